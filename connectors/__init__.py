@@ -1,0 +1,1 @@
+"""One subpackage per channel, each implementing `connectors.base.Connector`, plus the platform emulators."""

@@ -1,0 +1,1 @@
+"""Portal site group (站群): static HTML per site and column."""

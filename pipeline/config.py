@@ -1,0 +1,39 @@
+"""The one settings object. Every value comes from a `CK_*` environment variable (see README)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CK_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./central-kitchen.db"
+    data_dir: Path = Path("./var")
+    public_base_url: str = "http://127.0.0.1:8000"
+    review_levels: int = Field(3, ge=1, le=5)
+    max_body_bytes: int = 2 * 1024 * 1024
+    sensitive_words_file: Path | None = None
+    link_allowlist: str = "gov.cn,127.0.0.1,localhost"
+    kafka_bootstrap: str | None = None
+    kafka_partitions: int = 6
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def sites_dir(self) -> Path:
+        return self.data_dir / "sites"
+
+    @property
+    def allowed_link_domains(self) -> list[str]:
+        return [d.strip().lower() for d in self.link_allowlist.split(",") if d.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The resource store (信息资源库): tables, sessions, migrations and media files."""

@@ -1,0 +1,1 @@
+"""Images entering the store: checked, measured, stored once by SHA-256."""

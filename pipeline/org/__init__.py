@@ -1,0 +1,1 @@
+"""Units (organisations) and the people in them."""

@@ -1,0 +1,129 @@
+"""The tables of the resource store. Rows never leave the store directly: the API returns
+`schemas.api` models and the channels receive `schemas.item.ItemSnapshot` copies."""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from pipeline.clock import now
+
+
+def _ts(**kw: Any):
+    return Field(default_factory=now, sa_type=DateTime(timezone=True), **kw)
+
+
+class Unit(SQLModel, table=True):
+    """An organisation: the city, a district, a department."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(max_length=200)
+    parent_id: int | None = Field(default=None, foreign_key="unit.id")
+    org_code: str = Field(max_length=32)  # 组织机构代码: the first part of every 索引号
+    created_at: datetime = _ts()
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=64)
+    display_name: str = Field(default="", max_length=100)
+    role: str = Field(max_length=16)
+    unit_id: int = Field(foreign_key="unit.id")
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    password_hash: str | None = Field(default=None, max_length=200)
+    active: bool = True
+    created_at: datetime = _ts()
+
+
+class IndexCounter(SQLModel, table=True):
+    """The last 索引号 serial issued per unit and year."""
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+class Item(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    kind: str = Field(max_length=20)
+    status: str = Field(default="draft", index=True, max_length=20)
+    review_level: int = 0  # the level now waiting for a decision while in_review
+    current_revision: int = 1
+    approved_revision: int | None = None
+    published_revision: int | None = None
+    index_no: str = Field(unique=True, max_length=40)  # 索引号
+    canonical_url: str | None = Field(default=None, max_length=500)
+    interprets_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    republished_from_id: int | None = Field(default=None, foreign_key="item.id")
+    publish_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    published_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    rejection_reason: str | None = Field(default=None, sa_type=Text)
+    created_by: int = Field(foreign_key="user.id")
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class ItemRevision(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("item_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    number: int
+    title: str = Field(max_length=200)
+    subtitle: str | None = Field(default=None, max_length=200)
+    summary: str = Field(default="", sa_type=Text)
+    body_html: str = Field(sa_type=Text)
+    language: str = Field(default="zh-CN", max_length=16)
+    issuer: str = Field(max_length=200)  # 发布机构
+    doc_no: str | None = Field(default=None, max_length=100)  # 文号
+    written_date: date | None = None  # 成文日期
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    topic_category: str | None = Field(default=None, max_length=100)
+    columns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    targets: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    cover: str | None = Field(default=None, max_length=64)
+    correction_note: str | None = Field(default=None, sa_type=Text)
+    author_id: int = Field(foreign_key="user.id")
+    created_at: datetime = _ts()
+    snapshot: dict | None = Field(default=None, sa_column=Column(JSON))  # frozen at sign-off
+
+
+class Review(SQLModel, table=True):
+    """One decision by one person on one level of one revision (谁审查谁负责)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    revision: int
+    level: int
+    reviewer_id: int = Field(foreign_key="user.id")
+    decision: str = Field(max_length=10)
+    comment: str = Field(default="", sa_type=Text)
+    created_at: datetime = _ts()
+
+
+class Media(SQLModel, table=True):
+    sha256: str = Field(primary_key=True, max_length=64)
+    mime: str = Field(max_length=100)
+    size: int
+    width: int | None = None
+    height: int | None = None
+    filename: str | None = Field(default=None, max_length=255)
+    uploaded_by: int = Field(foreign_key="user.id")
+    created_at: datetime = _ts()
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: rows are inserted, never updated or deleted."""
+
+    __table_args__ = (Index("ix_auditentry_item_at", "item_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    action: str = Field(max_length=40)
+    item_id: int | None = None
+    revision: int | None = None
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,32 @@
+"""The FastAPI application: API routes under /api/v1, media under /media."""
+
+from fastapi import APIRouter, FastAPI
+
+from pipeline.api import problems
+from pipeline.api.deps import CurrentUser
+from pipeline.api.limits import BodySizeLimit
+from pipeline.api.routes import audit, items, media, units
+from pipeline.config import Settings, get_settings
+from pipeline.media.upload import MAX_IMAGE_BYTES
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="Central Kitchen", version="0.1.0", openapi_url=f"{API_PREFIX}/openapi.json",
+                  docs_url=f"{API_PREFIX}/docs", redoc_url=None)
+    problems.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (items, audit, units, media):
+        api.include_router(module.router)
+
+    @api.get("/me", tags=["users"])
+    def me(user: CurrentUser):
+        return {"name": user.name, "role": user.role, "display_name": user.display_name}
+
+    app.include_router(api)
+    app.include_router(media.public)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes + 64 * 1024,
+                       per_path={f"{API_PREFIX}/media": MAX_IMAGE_BYTES + 64 * 1024})
+    return app

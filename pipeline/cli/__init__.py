@@ -1,0 +1,1 @@
+"""The `ck` command line (Typer)."""

@@ -1,0 +1,40 @@
+"""`ck`: the Central Kitchen command line."""
+
+import typer
+
+from pipeline.cli import items as items_cli
+from pipeline.cli import org as org_cli
+from pipeline.cli.common import out
+
+app = typer.Typer(help="Central Kitchen (信息中央厨房): one reviewed store, every channel at once.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(db, name="db")
+app.add_typer(org_cli.units, name="units")
+app.add_typer(org_cli.users, name="users")
+app.add_typer(items_cli.items, name="items")
+app.command("audit")(items_cli.audit)
+
+
+@db.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")):
+    """Apply database migrations (Alembic)."""
+    from pipeline.config import get_settings
+    from pipeline.store.migrate import upgrade
+
+    upgrade(revision=revision)
+    out.print(f"database at {revision}: {get_settings().database_url}")
+
+
+@app.command("serve")
+def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port")):
+    """Serve the API (and, later, the console and the sites)."""
+    import uvicorn
+
+    from pipeline.api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port)
+
+
+if __name__ == "__main__":
+    app()

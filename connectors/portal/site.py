@@ -1,0 +1,262 @@
+"""One portal site's folder as its own state.
+
+    {output_dir}/{site}/
+        _manifest.json                      item id → title, columns, path, url, dates, revision
+        index.html                          home: the newest items across columns
+        {column}/index.html, index_1.html…  column lists, newest first (TRS style)
+        {column}/{YYYYMM}/t{YYYYMMDD}_{id}.html
+        media/{sha256}.{ext}                copies of the items' media
+        sitemap.xml, rss.xml
+
+Every file is written atomically (temp file in the same folder, then `os.replace`), so a reader or a
+web server never sees half a page. The manifest is written last: when it lists a revision, the page
+and every list that shows it are already on disk, which is what `verify` relies on. Writers of one
+site are serialised with an exclusive `flock` on `.lock`, across threads and processes.
+"""
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from connectors.base import MediaSource, PermanentError
+from connectors.portal.render import (
+    PageEntry,
+    SiteInfo,
+    media_filename,
+    paginate,
+    render_article,
+    render_column_page,
+    render_home,
+    render_rss,
+    render_sitemaps,
+)
+from connectors.portal.urls import article_path
+from schemas.item import ItemSnapshot
+
+MANIFEST = "_manifest.json"
+LOCK = ".lock"
+MEDIA_DIR = "media"
+SAFE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+ARTICLE_PATH = re.compile(r"/sites/(?P<site>[^/]+)/[A-Za-z0-9][A-Za-z0-9_-]*/\d{6}/t\d{8}_(?P<id>\d+)\.html")
+EXTRA_INDEX = re.compile(r"index_(\d+)\.html")
+EXTRA_SITEMAP = re.compile(r"sitemap_(\d+)\.xml")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never part of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the web server must read it
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _check_code(kind: str, code: str) -> None:
+    """Site and column codes become folder names: nothing that could climb out of the site."""
+    if not SAFE_CODE.fullmatch(code) or code == MEDIA_DIR:
+        raise PermanentError(f"invalid {kind} code {code!r}: use letters, digits, '-' and '_'", code="bad_config")
+
+
+class SiteWriter:
+    """Writes one site of the group: article pages, column lists, home page, sitemap and feed."""
+
+    def __init__(self, output_dir: Path | str, base_url: str, site_code: str, site_name: str,
+                 columns: Mapping[str, str], page_size: int = 20, *, site_id_code: str | None = None,
+                 media: MediaSource | None = None, timezone: str = "Asia/Shanghai"):
+        _check_code("site", site_code)
+        for column in columns:
+            _check_code("column", column)
+        if page_size < 1:
+            raise PermanentError(f"page size must be at least 1, not {page_size}", code="bad_config")
+        self.dir = Path(output_dir) / site_code
+        self.site = SiteInfo(code=site_code, name=site_name, base_url=base_url, columns=dict(columns),
+                             id_code=site_id_code or None, page_size=page_size, tz=ZoneInfo(timezone))
+        self.media = media
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def entries(self) -> dict[int, PageEntry]:
+        """The manifest: every article on this site by item id."""
+        manifest = self.dir / MANIFEST
+        if not manifest.exists():  # never deleted once written: only replaced
+            return {}
+        try:
+            raw = json.loads(manifest.read_text(encoding="utf-8"))
+            return {int(item_id): PageEntry.model_validate(entry) for item_id, entry in raw["items"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise PermanentError(f"manifest of site {self.site.code} is unreadable: {exc}") from exc
+
+    def entry(self, item_id: int) -> PageEntry | None:
+        return self.entries().get(item_id)
+
+    def file_for(self, path: str) -> Path:
+        """The file behind a URL path of this site (`/sites/{site}/…`)."""
+        if not path.startswith(self.site.root) or ".." in path.split("/"):
+            raise PermanentError(f"path {path!r} is not on site {self.site.code}")
+        return self.dir / path.removeprefix(self.site.root)
+
+    def path_for(self, item: ItemSnapshot, column: str) -> str:
+        """The item's canonical path when this is its home site; on a site that re-publishes it (转载),
+        this site's own path in `column`, dated in the site's time zone like the canonical URL."""
+        base = self.site.base_url.rstrip("/")
+        if item.canonical_url.startswith(base + self.site.root):
+            path = item.canonical_url.removeprefix(base)
+            match = ARTICLE_PATH.fullmatch(path)
+            if match and match["site"] == self.site.code and int(match["id"]) == item.id:
+                return path
+        return article_path(self.site.code, column, item.published_at.astimezone(self.site.tz), item.id)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def upsert(self, item: ItemSnapshot, columns: Sequence[str] | None = None) -> PageEntry:
+        """Publish or replace the item's page and the lists that show it.
+
+        `columns` are the item's columns on this site (default: `item.columns`); the page lives in
+        the first one and is listed in all. Its URL never changes once written. A revision older than
+        the one on the site is ignored (a late redelivery must not undo a correction).
+        """
+        columns = list(dict.fromkeys(columns or item.columns))
+        if not columns:
+            raise PermanentError(f"item {item.id} has no column on site {self.site.code}", code="no_column")
+        unknown = [c for c in columns if c not in self.site.columns]
+        if unknown:
+            raise PermanentError(f"site {self.site.code} has no column {', '.join(unknown)}", code="unknown_column")
+
+        with self._locked():
+            manifest = self.entries()
+            previous = manifest.get(item.id)
+            if previous and previous.revision > item.revision and self.file_for(previous.path).exists():
+                return previous
+            path = previous.path if previous else self.path_for(item, columns[0])
+            media_files = self._copy_media(item)
+            write_atomic(self.file_for(path), render_article(item, self.site, columns, path).encode())
+            entry = PageEntry(
+                title=item.title, columns=columns, path=path, url=self.site.url(path),
+                published_at=item.published_at, updated_at=item.updated_at, revision=item.revision,
+                summary=item.summary, media_files=media_files,
+            )
+            manifest[item.id] = entry
+            self._write_indexes(manifest, {*columns, *(previous.columns if previous else ())})
+            self._write_manifest(manifest)
+            self._collect_media(manifest)
+            return entry
+
+    def remove(self, item_id: int) -> bool:
+        """Take the item's page down and rebuild every list that showed it. False if it was not here.
+
+        Also deletes a page left by a publish that stopped before the manifest was written.
+        """
+        with self._locked():
+            manifest = self.entries()
+            entry = manifest.pop(item_id, None)
+            own_page = re.compile(rf"t\d{{8}}_{item_id}\.html")
+            pages = {p for p in self.dir.glob(f"*/*/t*_{item_id}.html") if own_page.fullmatch(p.name)}
+            if entry:
+                pages.add(self.file_for(entry.path))
+            if entry is None and not pages:
+                return False
+            self._write_indexes(manifest, entry.columns if entry else None)
+            for page in pages:
+                page.unlink(missing_ok=True)
+                with suppress(OSError):
+                    page.parent.rmdir()  # the month folder, once empty
+            self._write_manifest(manifest)
+            self._collect_media(manifest)
+            return entry is not None
+
+    def rebuild_indexes(self) -> None:
+        """Rewrite every column list, the home page, the sitemap and the feed from the manifest."""
+        with self._locked():
+            self._write_indexes(self.entries(), None)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / LOCK, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _write_manifest(self, manifest: Mapping[int, PageEntry]) -> None:
+        document = {
+            "site": self.site.code,
+            "items": {str(i): manifest[i].model_dump(mode="json") for i in sorted(manifest)},
+        }
+        write_atomic(self.dir / MANIFEST, json.dumps(document, ensure_ascii=False, indent=2).encode())
+
+    def _copy_media(self, item: ItemSnapshot) -> list[str]:
+        names = []
+        for ref in item.media:
+            try:
+                name = media_filename(ref)
+            except ValueError as exc:
+                raise PermanentError(f"item {item.id}: {exc}", code="bad_media") from exc
+            target = self.dir / MEDIA_DIR / name
+            if not target.exists():
+                if self.media is None:
+                    raise PermanentError(f"item {item.id} has media but the site writer has no media source")
+                data = self.media.read(ref.sha256)
+                if hashlib.sha256(data).hexdigest() != ref.sha256:
+                    raise PermanentError(f"media {ref.sha256} does not match its digest", code="media_corrupt")
+                write_atomic(target, data)
+            names.append(name)
+        return names
+
+    def _collect_media(self, manifest: Mapping[int, PageEntry]) -> None:
+        """Media no article uses any more goes too: a taken-down image must not stay reachable."""
+        keep = {name for entry in manifest.values() for name in entry.media_files}
+        folder = self.dir / MEDIA_DIR
+        if folder.is_dir():
+            for file in folder.iterdir():
+                if file.name not in keep and not file.name.startswith("."):
+                    file.unlink(missing_ok=True)
+
+    def _write_indexes(self, manifest: Mapping[int, PageEntry], columns: Iterable[str] | None) -> None:
+        """The lists of `columns` (all when None, plus any column that has no list yet), the home
+        page, the sitemap and the feed."""
+        entries = list(manifest.values())
+        wanted = set(self.site.columns if columns is None else columns)
+        for column in self.site.columns:
+            if column in wanted or not (self.dir / column / "index.html").exists():
+                self._write_column(column, [e for e in entries if column in e.columns])
+        write_atomic(self.dir / "index.html", render_home(self.site, entries).encode())
+        sitemaps = render_sitemaps(self.site, entries)
+        for name, data in sitemaps.items():
+            write_atomic(self.dir / name, data)
+        self._remove_extra(self.dir, EXTRA_SITEMAP, len(sitemaps) - 1)
+        write_atomic(self.dir / "rss.xml", render_rss(self.site, entries))
+
+    def _write_column(self, column: str, entries: Sequence[PageEntry]) -> None:
+        pages = paginate(entries, self.site.page_size)
+        folder = self.dir / column
+        for number, page in enumerate(pages):
+            html = render_column_page(self.site, column, page, number, len(pages), len(entries))
+            write_atomic(folder / ("index.html" if number == 0 else f"index_{number}.html"), html.encode())
+        self._remove_extra(folder, EXTRA_INDEX, len(pages) - 1)
+
+    @staticmethod
+    def _remove_extra(folder: Path, pattern: re.Pattern, keep_up_to: int) -> None:
+        """Numbered pages beyond the last one still needed (a list that got shorter)."""
+        for file in folder.iterdir():
+            match = pattern.fullmatch(file.name)
+            if match and int(match.group(1)) > keep_up_to:
+                file.unlink(missing_ok=True)

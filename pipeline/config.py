@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,12 @@ class Settings(BaseSettings):
     link_allowlist: str = "gov.cn,127.0.0.1,localhost"
     kafka_bootstrap: str | None = None
     kafka_partitions: int = 6
+    max_attempts: int = Field(6, ge=1)
+    retry_base_seconds: float = 1.0
+    retry_cap_seconds: float = 300.0
+    remote_poll_seconds: float = 3.0  # how soon to ask again about a platform job still running
+    relay_batch: int = 500
+    relay_idle_seconds: float = 0.05
     timezone: str = "Asia/Shanghai"
 
     @property
@@ -31,7 +38,10 @@ class Settings(BaseSettings):
 
     @property
     def allowed_link_domains(self) -> list[str]:
-        return [d.strip().lower() for d in self.link_allowlist.split(",") if d.strip()]
+        """The configured allowlist plus the kitchen's own host (links to our own portal pages)."""
+        own = urlsplit(self.public_base_url).hostname
+        listed = [d.strip().lower() for d in self.link_allowlist.split(",") if d.strip()]
+        return listed + ([own] if own and own not in listed else [])
 
 
 @lru_cache

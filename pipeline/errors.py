@@ -45,8 +45,11 @@ class Invalid(CKError):
 class GateRefused(Invalid):
     title = "Content gates refused the item"
 
+    MAX_LISTED = 100  # hostile input can produce thousands; the count says how many there were
+
     def __init__(self, detail: str, findings: list):
-        super().__init__(detail, findings=[f.model_dump() for f in findings])
+        super().__init__(detail, findings=[f.model_dump() for f in findings[: self.MAX_LISTED]],
+                         findings_total=len(findings))
         self.findings = findings
 
 

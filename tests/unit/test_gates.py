@@ -131,7 +131,8 @@ def test_settings_word_file_replaces_the_default_and_allowlist_comes_from_settin
     words.write_text("# 本地词表\n测试违禁词\n", encoding="utf-8")
     settings = Settings(sensitive_words_file=words, link_allowlist="gov.cn, cqnews.net ")
     config = GateConfig.from_settings(settings)
-    assert config.allowed_domains == ("gov.cn", "cqnews.net")
+    # the kitchen's own host (public_base_url) is always allowed: items link to our portal pages
+    assert config.allowed_domains == ("gov.cn", "cqnews.net", "127.0.0.1")
     findings = check_item("测试违禁词与六合彩", "", '<a href="https://app.cqnews.net/a">华龙网</a>', config)
     assert [(f.rule, f.text) for f in findings] == [("sensitive_word", "测试违禁词")]
 

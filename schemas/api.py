@@ -153,3 +153,65 @@ class MediaPublic(BaseModel):
     width: int | None
     height: int | None
     url: str
+
+
+class DeliveryPublic(BaseModel):
+    id: int
+    item: int
+    revision: int
+    channel: str
+    target: str
+    operation: str
+    state: str
+    attempts: int
+    external_id: str | None
+    url: str | None
+    error_class: str | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    succeeded_at: datetime | None
+
+
+class DeliveryLogPublic(BaseModel):
+    at: datetime
+    from_state: str | None
+    to_state: str
+    attempt: int
+    detail: dict
+
+
+class ReplayRequest(_Input):
+    states: list[Literal["failed", "dead", "unknown", "retrying", "remote_pending", "succeeded"]] = Field(
+        default_factory=lambda: ["failed", "dead", "unknown"], min_length=1)
+    channel: Literal["portal", "wechat", "weibo", "appfeed"] | None = None
+    target: str | None = None
+    item: int | None = None
+    since: datetime | None = None
+    force: bool = False
+
+
+class ReplayResult(BaseModel):
+    events: int
+    deliveries: list[int]
+    skipped_withdrawn: int
+
+
+class TargetCreate(_Input):
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    channel: Literal["portal", "wechat", "weibo", "appfeed"]
+    unit: str
+    name: str = Field(min_length=1, max_length=200)
+    config: dict = Field(default_factory=dict)
+    is_default: bool = True
+
+
+class TargetPublic(BaseModel):
+    code: str
+    channel: str
+    unit: str
+    name: str
+    status: str
+    is_default: bool
+    config: dict

@@ -15,7 +15,14 @@ os.environ["CK_DATABASE_URL"] = DATABASE_URL
 os.environ["CK_DATA_DIR"] = str(_tmp / "var")
 os.environ.setdefault("CK_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
-# KAFKA_PLUGIN
+pytest_plugins = ["tests.fixtures.kafka"]
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that use the database are marked `db`, so the PostgreSQL pass can select them."""
+    for item in items:
+        if "db" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
 
 
 @pytest.fixture(scope="session")

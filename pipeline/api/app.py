@@ -5,7 +5,7 @@ from fastapi import APIRouter, FastAPI
 from pipeline.api import problems
 from pipeline.api.deps import CurrentUser
 from pipeline.api.limits import BodySizeLimit
-from pipeline.api.routes import audit, items, media, units
+from pipeline.api.routes import audit, distributions, items, media, targets, units
 from pipeline.config import Settings, get_settings
 from pipeline.media.upload import MAX_IMAGE_BYTES
 
@@ -18,7 +18,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=f"{API_PREFIX}/docs", redoc_url=None)
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (items, audit, units, media):
+    for module in (items, distributions, targets, audit, units, media):
         api.include_router(module.router)
 
     @api.get("/me", tags=["users"])

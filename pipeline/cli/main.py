@@ -2,8 +2,10 @@
 
 import typer
 
+from pipeline.cli import distribution as distribution_cli
 from pipeline.cli import items as items_cli
 from pipeline.cli import org as org_cli
+from pipeline.cli import worker as worker_cli
 from pipeline.cli.common import out
 
 app = typer.Typer(help="Central Kitchen (信息中央厨房): one reviewed store, every channel at once.",
@@ -14,6 +16,12 @@ app.add_typer(org_cli.units, name="units")
 app.add_typer(org_cli.users, name="users")
 app.add_typer(items_cli.items, name="items")
 app.command("audit")(items_cli.audit)
+app.add_typer(distribution_cli.targets, name="targets")
+items_cli.items.command("takedown")(distribution_cli.takedown)
+app.command("replay")(distribution_cli.replay_command)
+app.command("distributions")(distribution_cli.distributions)
+app.command("worker")(worker_cli.worker)
+app.command("relay")(worker_cli.relay)
 
 
 @db.command("upgrade")

@@ -1,16 +1,15 @@
 """Submit and review: the thin stateful shell around `rules` and the content gates.
 
 Gates run on submit and again at sign-off. Sign-off freezes the revision's snapshot, fixes the
-canonical URL and hands the item to the sign-off hooks (the distribution outbox) in the same
-transaction, so an approved item can never miss its distribution."""
-
-from collections.abc import Callable
+canonical URL and writes the publish (or correct) event to the outbox in the same transaction,
+so an approved item can never miss its distribution."""
 
 from sqlmodel import Session, select
 
 from pipeline.audit import record
 from pipeline.clock import aware, now
 from pipeline.config import Settings
+from pipeline.distribution.outbox import announce_approval
 from pipeline.errors import Conflict, Forbidden, GateRefused
 from pipeline.gates import GateConfig, check_item
 from pipeline.items.canonical import canonical_url_for
@@ -20,10 +19,6 @@ from pipeline.org.roles import WRITERS
 from pipeline.review.rules import Decision, ReviewContext, after_decision, check_review, level_name
 from pipeline.store.models import Item, ItemRevision, Review, User
 from schemas.api import ReviewCreate
-
-SignOffHook = Callable[[Session, Item, ItemRevision, User], None]
-sign_off_hooks: list[SignOffHook] = []
-
 
 def run_gates(revision: ItemRevision, settings: Settings) -> None:
     findings = check_item(revision.title, revision.summary, revision.body_html, GateConfig.from_settings(settings))
@@ -92,5 +87,4 @@ def _sign_off(session: Session, item: Item, revision: ItemRevision, actor: User,
     revision.snapshot = build_snapshot(session, item, revision).model_dump(mode="json")
     record(session, actor, "item.approve", item_id=item.id, revision=revision.number,
            canonical_url=item.canonical_url)
-    for hook in sign_off_hooks:
-        hook(session, item, revision, actor)
+    announce_approval(session, item, revision, settings)

@@ -127,3 +127,80 @@ class AuditEntry(SQLModel, table=True):
     item_id: int | None = None
     revision: int | None = None
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ChannelTarget(SQLModel, table=True):
+    """A portal site, WeChat account, Weibo account or app feed, owned by a unit.
+
+    `config` holds the channel's settings (columns of a site, appid of an account …); secrets in it
+    are never returned by the API."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=64)
+    channel: str = Field(index=True, max_length=16)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    name: str = Field(max_length=200)
+    status: str = Field(default="active", max_length=16)
+    is_default: bool = True  # part of the unit's targets when an item names none
+    config: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+
+
+class OutboxEntry(SQLModel, table=True):
+    """An event written in the same transaction as the change it announces; the relay sends it."""
+
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "available_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True, max_length=36)
+    topic: str = Field(max_length=100)
+    key: str = Field(max_length=100)
+    payload: str = Field(sa_type=Text)
+    item_id: int | None = Field(default=None, index=True)
+    event_type: str | None = Field(default=None, max_length=16)
+    revision: int | None = None
+    created_at: datetime = _ts()
+    available_at: datetime = _ts()
+    sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+class Delivery(SQLModel, table=True):
+    """The ledger: one row per (item revision, target, operation). Exactly-once effect lives here."""
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "revision", "target_code", "operation"),
+        Index("ix_delivery_state_channel", "state", "channel"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    revision: int
+    channel: str = Field(max_length=16)
+    target_code: str = Field(max_length=64, index=True)
+    operation: str = Field(max_length=16)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    external_id: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=1000)
+    receipt: dict | None = Field(default=None, sa_column=Column(JSON))
+    error_class: str | None = Field(default=None, max_length=16)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    event_id: str = Field(max_length=36)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    succeeded_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class DeliveryLog(SQLModel, table=True):
+    """Every state change of a delivery, in order (the ledger's history)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    at: datetime = _ts()
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str = Field(max_length=16)
+    attempt: int = 0
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,63 @@
+"""`ck worker` (faust agents, and the relay) and `ck relay` (the relay alone)."""
+
+import signal
+import threading
+
+import typer
+
+from pipeline.cli.common import err, out
+from pipeline.config import get_settings
+
+ROLES_HELP = "roles to run: router, relay, portal, wechat, weibo, appfeed (repeat --role); default all"
+
+
+def _bootstrap() -> str:
+    settings = get_settings()
+    if not settings.kafka_bootstrap:
+        err.print("[red]error:[/red] CK_KAFKA_BOOTSTRAP is not set; start a broker with "
+                  "`bash deploy/kafka/kafka.sh start` and export the address it prints")
+        raise typer.Exit(2)
+    return settings.kafka_bootstrap
+
+
+def worker(role: list[str] = typer.Option(None, "--role", help=ROLES_HELP),
+           loglevel: str = typer.Option("warning", "--loglevel")):
+    """Run the faust agents (router, channel agents) and the outbox relay; stops cleanly on SIGTERM.
+
+    Processes with the same roles share the work (same consumer group); never run two processes
+    whose roles overlap but differ (e.g. `ck worker` beside `ck worker --role wechat`)."""
+    import faust
+
+    from pipeline.kafka.topics import ensure_topics
+    from pipeline.stream.app import ALL_ROLES, create_app
+
+    roles = sorted(set(role or ALL_ROLES))
+    unknown = [r for r in roles if r not in ALL_ROLES]
+    if unknown:
+        err.print(f"[red]error:[/red] unknown role(s) {', '.join(unknown)}; choose from {', '.join(ALL_ROLES)}")
+        raise typer.Exit(2)
+    bootstrap = _bootstrap()
+    ensure_topics(bootstrap)
+    group = "central-kitchen" if roles == sorted(ALL_ROLES) else "central-kitchen." + "+".join(roles)
+    app = create_app(get_settings(), roles, app_id=group)
+    err.print(f"worker {group} on {bootstrap}: {', '.join(roles)}")
+    faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()
+
+
+def relay():
+    """Run the outbox relay alone until SIGTERM or Ctrl-C."""
+    from pipeline.distribution.relay import run_relay
+    from pipeline.kafka.producer import make_producer
+    from pipeline.kafka.topics import ensure_topics
+
+    bootstrap = _bootstrap()
+    ensure_topics(bootstrap)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    producer = make_producer(bootstrap)
+    out.print(f"relay on {bootstrap}")
+    try:
+        run_relay(producer, get_settings(), stop)
+    finally:
+        producer.close(5)

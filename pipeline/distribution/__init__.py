@@ -1,0 +1,1 @@
+"""Distribution: outbox, routing to targets, the delivery ledger, retries, replay and takedown."""

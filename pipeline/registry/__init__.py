@@ -1,0 +1,1 @@
+"""The channel registry: which sites, accounts and feeds each unit owns."""

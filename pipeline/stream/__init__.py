@@ -1,0 +1,1 @@
+"""The faust app: the router agent on ck.items and one agent per channel on ck.deliver.<channel>."""

@@ -1,0 +1,193 @@
+"""The faust application and its agents. Agents are short loops; the work lives in
+`pipeline.distribution` (plain functions, run in threads because they use the database and
+blocking platform clients).
+
+Known faust traps handled here (see deploy/README and ../shared/standards/KAFKA.md):
+- faust acks a message even when the agent raises, so every agent catches per-event errors,
+  and forwards the message to retry or dead letter, awaiting the send;
+- `concurrency=1` everywhere; scale by partitions and processes;
+- nothing blocking on the event loop: database and connectors run in `asyncio.to_thread`.
+"""
+
+import asyncio
+import logging
+import threading
+from datetime import timedelta
+
+import faust
+
+from pipeline.clock import now
+from pipeline.config import Settings
+from pipeline.distribution.channels import build_connectors, runtime_target
+from pipeline.distribution.execute import deliver
+from pipeline.distribution.relay import run_relay
+from pipeline.distribution.routing import plan_deliveries
+from pipeline.kafka.producer import make_producer
+from pipeline.kafka.topics import DEAD_LETTER, ITEMS, deliver_topic, retry_topic
+from pipeline.store.db import session_scope
+from pipeline.stream.sweeper import overdue
+from schemas.delivery import Channel
+from schemas.events import DeadLetter, DeliverMessage, EventDecodeError, ItemEvent
+
+log = logging.getLogger("ck.stream")
+ROUTER = "router"
+RELAY = "relay"
+ALL_ROLES = [ROUTER, RELAY, *(c.value for c in Channel)]
+UNEXPECTED_RETRY_SECONDS = 5.0
+
+
+def _plan(event: ItemEvent):
+    with session_scope() as session:
+        return plan_deliveries(session, event)
+
+
+def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitchen") -> faust.App:
+    """A faust app running the given roles: `router`, `relay` and/or channel names."""
+    bootstrap = settings.kafka_bootstrap
+    if not bootstrap:
+        raise ValueError("CK_KAFKA_BOOTSTRAP is not set")
+    app = faust.App(
+        app_id,
+        broker=";".join(f"kafka://{b}" for b in bootstrap.split(",")),
+        store="memory://",
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=settings.kafka_partitions,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=False,
+        worker_redirect_stdouts=False,
+    )
+
+    def topic(name: str):
+        return app.topic(name, key_type=bytes, value_type=bytes, internal=False)
+
+    dead_letters = topic(DEAD_LETTER)
+    deliver_topics = {c: topic(deliver_topic(c)) for c in Channel}
+
+    async def send(target_topic, key: bytes | None, value: bytes) -> None:
+        fut = await target_topic.send(key=key, value=value)
+        await fut  # wait for the broker's ack before the consumed message is acked
+
+    async def dead_letter(source: str, key: bytes | None, payload: bytes, reason: str,
+                          delivery_id: int | None = None) -> None:
+        letter = DeadLetter.from_raw(source, payload or b"", reason, key=key, delivery_id=delivery_id)
+        log.warning("dead letter from %s: %s", source, reason)
+        await send(dead_letters, key, letter.to_bytes())
+
+    async def emit(messages: list[DeliverMessage]) -> None:
+        """All deliveries of one event leave together (分发同时)."""
+        futures = [await deliver_topics[m.channel].send(key=m.target.encode(), value=m.to_bytes()) for m in messages]
+        await asyncio.gather(*futures)
+
+    if ROUTER in roles:
+        @app.agent(topic(ITEMS), concurrency=1, name="router")
+        async def route(stream):
+            async for event in stream.events():
+                raw, key = event.value, event.key
+                try:
+                    item_event = ItemEvent.from_bytes(raw)
+                except EventDecodeError as exc:
+                    await dead_letter(ITEMS, key, raw, str(exc))
+                    continue
+                try:
+                    messages = await asyncio.to_thread(_plan, item_event)
+                    await emit(messages)
+                except Exception as exc:
+                    log.exception("routing %s failed", item_event.event_id)
+                    await dead_letter(ITEMS, key, raw, f"routing failed: {type(exc).__name__}: {exc}")
+
+        @app.timer(interval=max(1.0, settings.retry_base_seconds))
+        async def sweep():
+            try:
+                messages = await asyncio.to_thread(overdue, 10.0 + settings.remote_poll_seconds, 300.0)
+                if messages:
+                    log.info("sweeper re-sends %d overdue deliveries", len(messages))
+                    await emit(messages)
+            except Exception:
+                log.exception("sweep failed")
+
+    channels = [Channel(r) for r in roles if r in {c.value for c in Channel}]
+    if channels:
+        connectors = build_connectors(settings)
+
+        def build_target(row, item):
+            return runtime_target(row, item, settings)
+
+        for channel in channels:
+            _channel_agents(app, settings, channel, connectors[channel], build_target, topic, send, dead_letter,
+                            deliver_topics[channel])
+
+    if RELAY in roles:
+        stop = threading.Event()
+
+        @app.task
+        async def relay():
+            producer = await asyncio.to_thread(make_producer, bootstrap)
+            try:
+                await asyncio.to_thread(run_relay, producer, settings, stop)
+            finally:
+                await asyncio.to_thread(producer.close, 5)
+
+        @app.on_before_shutdown.connect
+        async def _stop_relay(app, **kwargs):
+            stop.set()
+
+    return app
+
+
+def _channel_agents(app, settings, channel, connector, build_target, topic, send, dead_letter, deliver_to):
+    source = deliver_topic(channel)
+    retry_to = topic(retry_topic(channel))
+    waiting: set[asyncio.Task] = set()
+
+    async def handle(event) -> None:
+        raw, key = event.value, event.key
+        try:
+            msg = DeliverMessage.from_bytes(raw)
+        except EventDecodeError as exc:
+            await dead_letter(source, key, raw, str(exc))
+            return
+        try:
+            outcome = await asyncio.to_thread(deliver, msg, connector, build_target, settings)
+        except Exception as exc:  # e.g. the database is away: try the same message again later
+            log.exception("delivery %s failed unexpectedly", msg.delivery_id)
+            later = msg.model_copy(update={"not_before": now() + timedelta(seconds=UNEXPECTED_RETRY_SECONDS)})
+            await send(retry_to, key, later.to_bytes())
+            return
+        if outcome.retry_at:
+            later = msg.model_copy(update={"attempt": msg.attempt + 1, "not_before": outcome.retry_at})
+            await send(retry_to, key, later.to_bytes())
+        if outcome.dead_letter:
+            await dead_letter(source, key, raw, outcome.dead_letter, delivery_id=msg.delivery_id)
+
+    @app.agent(deliver_to, concurrency=1, name=f"deliver-{channel.value}")
+    async def deliver_agent(stream):
+        async for event in stream.events():
+            try:
+                await handle(event)
+            except Exception:  # never let one message stop the agent
+                log.exception("agent %s: message dropped to the sweeper", channel.value)
+
+    async def forward_when_due(key: bytes | None, raw: bytes, msg: DeliverMessage) -> None:
+        delay = (msg.not_before - now()).total_seconds() if msg.not_before else 0
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await send(deliver_to, key, raw)
+
+    @app.agent(retry_to, concurrency=1, name=f"retry-{channel.value}")
+    async def retry_agent(stream):
+        """Waits without blocking the stream: each retry sleeps in its own task. A retry lost with
+        its worker is found again by the router's ledger sweeper."""
+        async for event in stream.events():
+            raw, key = event.value, event.key
+            try:
+                msg = DeliverMessage.from_bytes(raw)
+            except EventDecodeError as exc:
+                await dead_letter(retry_topic(channel), key, raw, str(exc))
+                continue
+            task = asyncio.ensure_future(forward_when_due(key, raw, msg))
+            waiting.add(task)
+            task.add_done_callback(waiting.discard)

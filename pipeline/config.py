@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     link_allowlist: str = "gov.cn,127.0.0.1,localhost"
     kafka_bootstrap: str | None = None
     kafka_partitions: int = 6
+    kafka_topic_prefix: str = ""
     max_attempts: int = Field(6, ge=1)
     retry_base_seconds: float = 1.0
     retry_cap_seconds: float = 300.0

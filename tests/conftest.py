@@ -15,7 +15,7 @@ os.environ["CK_DATABASE_URL"] = DATABASE_URL
 os.environ["CK_DATA_DIR"] = str(_tmp / "var")
 os.environ.setdefault("CK_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
-pytest_plugins = ["tests.fixtures.kafka"]
+pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.kitchen"]
 
 
 def pytest_collection_modifyitems(items):

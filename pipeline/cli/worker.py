@@ -38,8 +38,10 @@ def worker(role: list[str] = typer.Option(None, "--role", help=ROLES_HELP),
         raise typer.Exit(2)
     bootstrap = _bootstrap()
     ensure_topics(bootstrap)
+    settings = get_settings()
     group = "central-kitchen" if roles == sorted(ALL_ROLES) else "central-kitchen." + "+".join(roles)
-    app = create_app(get_settings(), roles, app_id=group)
+    group = settings.kafka_topic_prefix + group
+    app = create_app(settings, roles, app_id=group)
     err.print(f"worker {group} on {bootstrap}: {', '.join(roles)}")
     faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from pipeline.clock import aware, now
 from pipeline.config import Settings
-from pipeline.kafka.topics import ITEMS
+from pipeline.kafka.topics import items_topic
 from pipeline.store.models import Item, ItemRevision, OutboxEntry
 from schemas.delivery import Operation
 from schemas.events import ItemEvent
@@ -17,7 +17,7 @@ from schemas.item import ItemSnapshot
 
 
 def enqueue(session: Session, event: ItemEvent, available_at: datetime | None = None) -> OutboxEntry:
-    entry = OutboxEntry(event_id=event.event_id, topic=ITEMS, key=str(event.item_id),
+    entry = OutboxEntry(event_id=event.event_id, topic=items_topic(), key=str(event.item_id),
                         payload=event.to_bytes().decode("utf-8"), item_id=event.item_id,
                         event_type=event.type.value, revision=event.revision,
                         available_at=available_at or now())

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from pipeline.audit import record
+from pipeline.distribution import ledger
 from pipeline.config import Settings
 from pipeline.distribution.outbox import enqueue, snapshot_of
 from pipeline.errors import Invalid
@@ -69,6 +70,10 @@ def replay(session: Session, actor: User, flt: ReplayFilter, settings: Settings)
                                         only_targets=sorted({r.target_code for r in rows}), force=flt.force,
                                         reason="replay", media_base_url=settings.public_base_url)
         enqueue(session, event)
+        for row in rows:  # finished rows wait for the replay; unknown ones still get verified first
+            if row.state in (DeliveryState.failed, DeliveryState.dead, DeliveryState.succeeded):
+                ledger.move(session, row, DeliveryState.pending, event_id=event.event_id,
+                            detail={"replay": event.event_id, "by": actor.name, "forced": flt.force})
         summary.events += 1
         summary.deliveries += [r.id for r in rows]
     record(session, actor, "distribution.replay", states=flt.states, channel=flt.channel, target=flt.target,

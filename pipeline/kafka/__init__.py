@@ -1,14 +1,21 @@
 """Kafka plumbing: topic names, the one producer factory and a local single-node broker."""
 
 from pipeline.kafka.producer import make_producer
-from pipeline.kafka.topics import DEAD_LETTER, ITEMS, all_topics, deliver_topic, ensure_topics, retry_topic
+from pipeline.kafka.topics import (
+    all_topics,
+    dead_letter_topic,
+    deliver_topic,
+    ensure_topics,
+    items_topic,
+    retry_topic,
+)
 
 __all__ = [
-    "DEAD_LETTER",
-    "ITEMS",
     "all_topics",
+    "dead_letter_topic",
     "deliver_topic",
     "ensure_topics",
+    "items_topic",
     "make_producer",
     "retry_topic",
 ]

@@ -5,7 +5,8 @@
     ck.retry.<channel>     retryable failures waiting for their backoff
     ck.dead-letter         exhausted or permanent failures, for people to look at
 
-Channels are `schemas.delivery.Channel` values: portal, wechat, weibo, appfeed.
+Channels are `schemas.delivery.Channel` values: portal, wechat, weibo, appfeed. Every name gets the
+`CK_KAFKA_TOPIC_PREFIX` setting in front (empty by default).
 """
 
 from collections.abc import Iterable
@@ -16,24 +17,33 @@ from kafka.errors import TopicAlreadyExistsError, for_code
 from pipeline.config import get_settings
 from schemas.delivery import Channel
 
-ITEMS = "ck.items"
-DEAD_LETTER = "ck.dead-letter"
+def _named(base: str) -> str:
+    """`CK_KAFKA_TOPIC_PREFIX` lets several kitchens (or test runs) share one cluster."""
+    return get_settings().kafka_topic_prefix + base
+
+
+def items_topic() -> str:
+    return _named("ck.items")
+
+
+def dead_letter_topic() -> str:
+    return _named("ck.dead-letter")
 
 
 def deliver_topic(channel: Channel | str) -> str:
-    return f"ck.deliver.{Channel(channel).value}"
+    return _named(f"ck.deliver.{Channel(channel).value}")
 
 
 def retry_topic(channel: Channel | str) -> str:
-    return f"ck.retry.{Channel(channel).value}"
+    return _named(f"ck.retry.{Channel(channel).value}")
 
 
 def all_topics() -> list[str]:
     return [
-        ITEMS,
+        items_topic(),
         *(deliver_topic(c) for c in Channel),
         *(retry_topic(c) for c in Channel),
-        DEAD_LETTER,
+        dead_letter_topic(),
     ]
 
 

@@ -23,7 +23,7 @@ from pipeline.distribution.execute import deliver
 from pipeline.distribution.relay import run_relay
 from pipeline.distribution.routing import plan_deliveries
 from pipeline.kafka.producer import make_producer
-from pipeline.kafka.topics import DEAD_LETTER, ITEMS, deliver_topic, retry_topic
+from pipeline.kafka.topics import dead_letter_topic, deliver_topic, items_topic, retry_topic
 from pipeline.store.db import session_scope
 from pipeline.stream.sweeper import overdue
 from schemas.delivery import Channel
@@ -64,7 +64,7 @@ def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitc
     def topic(name: str):
         return app.topic(name, key_type=bytes, value_type=bytes, internal=False)
 
-    dead_letters = topic(DEAD_LETTER)
+    dead_letters = topic(dead_letter_topic())
     deliver_topics = {c: topic(deliver_topic(c)) for c in Channel}
 
     async def send(target_topic, key: bytes | None, value: bytes) -> None:
@@ -83,21 +83,23 @@ def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitc
         await asyncio.gather(*futures)
 
     if ROUTER in roles:
-        @app.agent(topic(ITEMS), concurrency=1, name="router")
+        items = items_topic()
+
+        @app.agent(topic(items), concurrency=1, name="router")
         async def route(stream):
             async for event in stream.events():
                 raw, key = event.value, event.key
                 try:
                     item_event = ItemEvent.from_bytes(raw)
                 except EventDecodeError as exc:
-                    await dead_letter(ITEMS, key, raw, str(exc))
+                    await dead_letter(items, key, raw, str(exc))
                     continue
                 try:
                     messages = await asyncio.to_thread(_plan, item_event)
                     await emit(messages)
                 except Exception as exc:
                     log.exception("routing %s failed", item_event.event_id)
-                    await dead_letter(ITEMS, key, raw, f"routing failed: {type(exc).__name__}: {exc}")
+                    await dead_letter(items, key, raw, f"routing failed: {type(exc).__name__}: {exc}")
 
         @app.timer(interval=max(1.0, settings.retry_base_seconds))
         async def sweep():

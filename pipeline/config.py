@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         return self.data_dir / "sites"
 
     @property
+    def feeds_dir(self) -> Path:
+        return self.data_dir / "feeds"
+
+    @property
     def allowed_link_domains(self) -> list[str]:
         """The configured allowlist plus the kitchen's own host (links to our own portal pages)."""
         own = urlsplit(self.public_base_url).hostname

@@ -1,7 +1,10 @@
-"""The FastAPI application: API routes under /api/v1, media under /media."""
+"""The FastAPI application: API routes under /api/v1, media under /media, the portal sites under
+/sites and the app feeds under /feeds (any static web server can serve those folders too)."""
 
 from fastapi import APIRouter, FastAPI
 
+from connectors.appfeed.serve import feeds_app
+from connectors.portal.serve import SITES_MOUNT, sites_app
 from pipeline.api import problems
 from pipeline.api.deps import CurrentUser
 from pipeline.api.limits import BodySizeLimit
@@ -27,6 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(api)
     app.include_router(media.public)
+    app.mount(SITES_MOUNT, sites_app(settings.sites_dir))
+    app.mount("/", feeds_app(settings.feeds_dir))  # serves /feeds/…; mounted last, it matches the rest
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes + 64 * 1024,
                        per_path={f"{API_PREFIX}/media": MAX_IMAGE_BYTES + 64 * 1024})
     return app

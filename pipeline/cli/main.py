@@ -2,6 +2,7 @@
 
 import typer
 
+from pipeline.cli import demo as demo_cli
 from pipeline.cli import distribution as distribution_cli
 from pipeline.cli import items as items_cli
 from pipeline.cli import org as org_cli
@@ -20,6 +21,7 @@ app.add_typer(distribution_cli.targets, name="targets")
 items_cli.items.command("takedown")(distribution_cli.takedown)
 app.command("replay")(distribution_cli.replay_command)
 app.command("distributions")(distribution_cli.distributions)
+app.command("demo")(demo_cli.demo)
 app.command("worker")(worker_cli.worker)
 app.command("relay")(worker_cli.relay)
 

@@ -33,7 +33,7 @@ def runtime_target(row: ChannelTarget, item: ItemSnapshot, settings: Settings) -
         site_columns = config.get("columns") or {}
         columns = [c for c in item.columns if c in site_columns] if site_columns else list(item.columns)
     elif row.channel == Channel.appfeed:
-        config.setdefault("feeds_dir", str(settings.data_dir / "feeds"))
+        config.setdefault("feeds_dir", str(settings.feeds_dir))
         config.setdefault("base_url", settings.public_base_url)
         config.setdefault("title", row.name)
     return Target(channel=Channel(row.channel), code=row.code, name=row.name, columns=columns, config=config)

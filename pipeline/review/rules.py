@@ -56,7 +56,7 @@ def check_review(ctx: ReviewContext, decision: Decision, comment: str) -> None:
     name = level_name(ctx.level, ctx.total_levels)
     if not role_may_act(ctx.actor_role, ctx.level, ctx.total_levels):
         needed = "signer" if ctx.level == ctx.total_levels else "reviewer"
-        raise Forbidden(f"level {ctx.level} ({name}) needs a {needed}; you are a {ctx.actor_role}")
+        raise Forbidden(f"level {ctx.level} ({name}) needs a {needed}; your role is {ctx.actor_role}")
     if ctx.actor_id in ctx.writers:
         raise Forbidden("you wrote or revised this item, so you may not review it (一事一审)")
     if ctx.actor_id in ctx.acted_on_revision:

@@ -146,3 +146,44 @@ def test_a_failed_delivery_is_replayed_from_the_api_and_from_the_cli(kitchen):
         second_url = session.get(Item, second).canonical_url
     assert len([p for p in live(kitchen.sandbox.posts()["weibo"]) if second_url in p["text"]]) == 1
     assert len(live(kitchen.sandbox.posts()["weibo"])) == 2
+
+
+def test_a_scheduled_item_is_held_until_its_publish_time(kitchen):
+    from datetime import timedelta
+
+    from pipeline.clock import now
+    from pipeline.distribution.relay import relay_once
+    from pipeline.kafka.producer import make_producer
+
+    item_id = kitchen.sign_off(publish_at=(now() + timedelta(seconds=3)).isoformat())
+    producer = make_producer(kitchen.bootstrap)
+    try:
+        assert relay_once(producer, get_settings()) == 0
+        with session_scope() as session:
+            assert session.get(Item, item_id).status == "approved"
+        wait_until(lambda: relay_once(producer, get_settings()) == 1, 10, "the publish time")
+    finally:
+        producer.close(5)
+    with session_scope() as session:
+        assert session.get(Item, item_id).status == "published"
+
+
+def test_events_on_ck_items_are_valid_ninjs_and_workers_stop_cleanly_on_sigterm(kitchen):
+    from kafka import KafkaConsumer
+
+    from pipeline.kafka.topics import items_topic
+    from schemas.events import ItemEvent
+    from schemas.ninjs import validate_ninjs
+
+    item_id = kitchen.sign_off(cover=None)
+    worker = kitchen.workers.start()
+    wait_until(lambda: kitchen.settled(item_id), 60, "the item to be delivered")
+    assert kitchen.workers.stop(worker) == 0, kitchen.workers.logs()
+    consumer = KafkaConsumer(items_topic(), bootstrap_servers=kitchen.bootstrap, auto_offset_reset="earliest",
+                             consumer_timeout_ms=5000, group_id=None)
+    events = [m for m in consumer]
+    consumer.close()
+    assert len(events) == 1 and events[0].key == str(item_id).encode()
+    event = ItemEvent.from_bytes(events[0].value)
+    validate_ninjs(event.item)
+    assert event.type == "publish" and event.item["altids"] and event.item["headlines"][0]["value"]

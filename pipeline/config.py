@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(6, ge=1)
     retry_base_seconds: float = 1.0
     retry_cap_seconds: float = 300.0
+    retry_after_cap_seconds: float | None = None  # cap a platform's own Retry-After (tests, impatient sites)
     remote_poll_seconds: float = 3.0  # how soon to ask again about a platform job still running
     relay_batch: int = 500
     relay_idle_seconds: float = 0.05

@@ -6,6 +6,7 @@ from pipeline.cli import demo as demo_cli
 from pipeline.cli import distribution as distribution_cli
 from pipeline.cli import items as items_cli
 from pipeline.cli import org as org_cli
+from pipeline.cli import sandbox as sandbox_cli
 from pipeline.cli import worker as worker_cli
 from pipeline.cli.common import out
 
@@ -22,6 +23,7 @@ items_cli.items.command("takedown")(distribution_cli.takedown)
 app.command("replay")(distribution_cli.replay_command)
 app.command("distributions")(distribution_cli.distributions)
 app.command("demo")(demo_cli.demo)
+app.command("sandbox")(sandbox_cli.sandbox)
 app.command("worker")(worker_cli.worker)
 app.command("relay")(worker_cli.relay)
 

@@ -149,8 +149,11 @@ def _record_error(delivery_id: int, error: Exception, error_class: ErrorClass, s
             ledger.move(session, d, state, last_error=message, error_class=error_class.value, next_attempt_at=None,
                         detail=detail)
             return Outcome(d.id, state, dead_letter=message)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None and settings.retry_after_cap_seconds is not None:
+            retry_after = min(retry_after, settings.retry_after_cap_seconds)
         delay = backoff_seconds(d.attempts, base=settings.retry_base_seconds, cap=settings.retry_cap_seconds,
-                                retry_after=getattr(error, "retry_after", None))
+                                retry_after=retry_after)
         at = now() + timedelta(seconds=delay)
         fields = dict(last_error=message, error_class=error_class.value, next_attempt_at=at)
         if d.state != state:

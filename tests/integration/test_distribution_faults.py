@@ -97,3 +97,20 @@ def test_a_broker_restart_mid_batch_loses_nothing_and_doubles_nothing(kitchen, k
     more = sign_off_batch(kitchen, 2)
     wait_until(lambda: all_succeeded(item_ids + more), 180, "every delivery after the broker restart")
     assert_each_delivered_once(kitchen, item_ids + more)
+
+
+@pytest.mark.chaos
+def test_platforms_failing_a_fifth_of_calls_still_get_every_item_exactly_once(kitchen):
+    """5xx, busy, quota and rate-limit codes, expired tokens and timeouts after the post took effect —
+    each emulator fails about 20 % of calls; retries and verify-before-retry absorb them."""
+    kitchen.sandbox.faults("wechat", seed=7, error_rate=0.1, codes=[-1, 45009, 45011], http_500_rate=0.05,
+                           timeout_after_effect_rate=0.05, stall_ms=8000, expire_tokens=True)
+    kitchen.sandbox.faults("weibo", seed=11, error_rate=0.1, codes=[10001, 10023, 20016], http_500_rate=0.05,
+                           timeout_after_effect_rate=0.05, stall_ms=8000)
+    kitchen.sandbox.faults("webhooks", seed=13, http_500_rate=0.1, timeout_after_effect_rate=0.1, stall_ms=15000)
+    kitchen.workers.start()
+    item_ids = sign_off_batch(kitchen, BATCH)
+    wait_until(lambda: all_succeeded(item_ids), 240, "every delivery despite the faults")
+    assert_each_delivered_once(kitchen, item_ids)
+    retried = [d for d in deliveries() if d.attempts > 1]
+    assert retried, "the faults never fired: this test proved nothing"

@@ -15,9 +15,7 @@ bookkeeping, and changing it does not move the feed's `updated_at` (its Last-Mod
 """
 
 import fcntl
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
+
+from connectors.files import write_atomic
 
 FEED_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 STATE_FILE = "state.json"
@@ -157,22 +157,4 @@ class FeedStore:
                 return
             if state.published_view() != visible_before:
                 state.updated_at = datetime.now(UTC)
-            _write_atomically(path, state.model_dump_json(indent=1).encode())
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+            write_atomic(path, state.model_dump_json(indent=1).encode())

@@ -17,14 +17,13 @@ site are serialised with an exclusive `flock` on `.lock`, across threads and pro
 import fcntl
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from connectors.files import write_atomic
 from connectors.base import MediaSource, PermanentError
 from connectors.portal.render import (
     PageEntry,
@@ -47,23 +46,6 @@ SAFE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 ARTICLE_PATH = re.compile(r"/sites/(?P<site>[^/]+)/[A-Za-z0-9][A-Za-z0-9_-]*/\d{6}/t\d{8}_(?P<id>\d+)\.html")
 EXTRA_INDEX = re.compile(r"index_(\d+)\.html")
 EXTRA_SITEMAP = re.compile(r"sitemap_(\d+)\.xml")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never part of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the web server must read it
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _check_code(kind: str, code: str) -> None:

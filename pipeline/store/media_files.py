@@ -1,9 +1,9 @@
 """Media bytes stored once by SHA-256 under one folder (content-addressed, written atomically)."""
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
+
+from connectors.files import write_atomic
 
 
 class MediaFiles:
@@ -19,11 +19,7 @@ class MediaFiles:
         sha = hashlib.sha256(data).hexdigest()
         path = self.path_for(sha)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
+            write_atomic(path, data)
         return sha
 
     def read(self, sha256: str) -> bytes:

@@ -1,22 +1,7 @@
 """Bad input: a clear 4xx with a reason, never a 500, and nothing in the store changes."""
 
-import pytest
-from fastapi.testclient import TestClient
 
-from tests.factories import policy_body, seed_newsroom
-
-
-@pytest.fixture
-def room(settings):
-    return seed_newsroom()
-
-
-@pytest.fixture
-def api(settings):
-    from pipeline.api.app import create_app
-
-    with TestClient(create_app(settings)) as client:
-        yield client
+from tests.factories import policy_body
 
 
 def store_state(api, room):

@@ -1,9 +1,7 @@
 """Content gates refuse leaked personal data, ad links and sensitive words — on submit and at sign-off."""
 
-import pytest
-from fastapi.testclient import TestClient
 
-from tests.factories import policy_body, seed_newsroom
+from tests.factories import policy_body
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
@@ -16,19 +14,6 @@ def luhn(number: str) -> bool:
     digits = [int(d) for d in reversed(number)]
     total = sum(digits[0::2]) + sum(sum(divmod(2 * d, 10)) for d in digits[1::2])
     return total % 10 == 0
-
-
-@pytest.fixture
-def room(settings):
-    return seed_newsroom()
-
-
-@pytest.fixture
-def api(settings):
-    from pipeline.api.app import create_app
-
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def submit(api, room, body_html):

@@ -1,22 +1,7 @@
 """The store and three-level review through the real API on a real database."""
 
-import pytest
-from fastapi.testclient import TestClient
 
-from tests.factories import INTERPRETATION_BODY, policy_body, seed_newsroom
-
-
-@pytest.fixture
-def room(settings):
-    return seed_newsroom()
-
-
-@pytest.fixture
-def api(settings):
-    from pipeline.api.app import create_app
-
-    with TestClient(create_app(settings)) as client:
-        yield client
+from tests.factories import INTERPRETATION_BODY, policy_body
 
 
 def create(api, room, who="editor", **overrides):

@@ -18,7 +18,8 @@ from starlette.routing import Mount
 from connectors.base import Connector, PermanentError, RetryableError
 from connectors.portal.connector import PortalConnector
 from connectors.portal.serve import SITES_MOUNT, sites_app
-from connectors.portal.site import SiteWriter, write_atomic
+from connectors.files import write_atomic
+from connectors.portal.site import SiteWriter
 from connectors.portal.urls import article_url
 from connectors.sandbox.server import ServerThread
 from pipeline.store.media_files import MediaFiles

@@ -80,8 +80,8 @@ def _load(session: Session, msg: DeliverMessage, build_target: TargetBuilder) ->
         return Outcome(d.id, d.state, skipped="withdrawn; its takedown verifies this target")
     row = session.exec(select(ChannelTarget).where(ChannelTarget.code == d.target_code)).first()
     if row is None:
-        return _stop(session, d, S.failed, f"target {d.target_code} is not registered") if d.state == S.pending \
-            else Outcome(d.id, d.state, dead_letter=f"target {d.target_code} is not registered")
+        return _stop(session, d, S.failed if d.state == S.pending else S.dead,
+                     f"target {d.target_code} is not registered")
     revision = session.exec(select(ItemRevision).where(ItemRevision.item_id == d.item_id,
                                                        ItemRevision.number == d.revision)).one()
     snapshot = ItemSnapshot.model_validate(revision.snapshot)

@@ -156,7 +156,12 @@ def _channel_agents(app, settings, channel, connector, build_target, topic, send
             outcome = await asyncio.to_thread(deliver, msg, connector, build_target, settings)
         except Exception as exc:  # e.g. the database is away: try the same message again later
             log.exception("delivery %s failed unexpectedly", msg.delivery_id)
-            later = msg.model_copy(update={"not_before": now() + timedelta(seconds=UNEXPECTED_RETRY_SECONDS)})
+            if msg.attempt >= settings.max_attempts:
+                await dead_letter(source, key, raw, f"unexpected error: {type(exc).__name__}: {exc}",
+                                  delivery_id=msg.delivery_id)
+                return
+            later = msg.model_copy(update={"attempt": msg.attempt + 1,
+                                           "not_before": now() + timedelta(seconds=UNEXPECTED_RETRY_SECONDS)})
             await send(retry_to, key, later.to_bytes())
             return
         if outcome.retry_at:

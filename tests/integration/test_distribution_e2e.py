@@ -74,6 +74,12 @@ def test_a_correction_and_a_takedown_reach_every_prior_recipient(kitchen):
     kitchen.workers.start()
     first = wait_until(lambda: kitchen.settled(item_id), 60, "the first publication")
     canonical = next(d.url for d in first if d.channel == "portal")
+    client = TestClient(__import__("pipeline.api.app", fromlist=["create_app"]).create_app(get_settings()))
+    feeds = ("feed.json", "feed.xml", "atom.xml")
+    for name in feeds:  # all three feed formats, from the same source revision as the page
+        r = client.get(f"/feeds/cq-app/{name}")
+        assert r.status_code == 200 and canonical in r.text, name
+    assert client.get(canonical.split("127.0.0.1:8000", 1)[1]).status_code == 200
 
     revise_and_sign_off(kitchen, item_id, doc_no="渝府办发〔2019〕65号",
                         correction_note="原文文号有误，已更正为渝府办发〔2019〕65号。")
@@ -90,7 +96,6 @@ def test_a_correction_and_a_takedown_reach_every_prior_recipient(kitchen):
     assert [p["article_id"] for p in live(posts["wechat"])] == [new_wechat] and new_wechat != old_wechat
     assert len(live(posts["weibo"])) == 1 and "更正" in live(posts["weibo"])[0]["text"]
 
-    client = TestClient(__import__("pipeline.api.app", fromlist=["create_app"]).create_app(get_settings()))
     r = client.post(f"/api/v1/items/{item_id}/takedown", json={"reason": "文件已废止"}, headers=kitchen.room.auth("editor"))
     assert r.status_code == 403
     r = client.post(f"/api/v1/items/{item_id}/takedown", json={"reason": "文件已废止"}, headers=kitchen.room.auth("signer"))
@@ -101,6 +106,9 @@ def test_a_correction_and_a_takedown_reach_every_prior_recipient(kitchen):
     posts = kitchen.sandbox.posts()
     assert live(posts["wechat"]) == [] and live(posts["weibo"]) == []
     assert not portal_page(canonical).exists()
+    assert client.get(canonical.split("127.0.0.1:8000", 1)[1]).status_code == 404
+    for name in feeds:
+        assert canonical not in client.get(f"/feeds/cq-app/{name}").text, name
     feed = json.loads((get_settings().data_dir / "feeds" / "cq-app" / "state.json").read_text(encoding="utf-8"))
     assert not feed.get("entries") or all(e.get("item_id") != item_id for e in feed["entries"])
 

@@ -11,6 +11,7 @@ from pipeline.api.limits import BodySizeLimit
 from pipeline.api.routes import audit, distributions, items, media, targets, units
 from pipeline.config import Settings, get_settings
 from pipeline.media.upload import MAX_IMAGE_BYTES
+from pipeline.observability import api as observability_api
 
 API_PREFIX = "/api/v1"
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(api)
     app.include_router(media.public)
+    app.include_router(observability_api.router(settings))  # /metrics /healthz /readyz
     app.mount(SITES_MOUNT, sites_app(settings.sites_dir))
     app.mount("/", feeds_app(settings.feeds_dir))  # serves /feeds/…; mounted last, it matches the rest
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes + 64 * 1024,

@@ -45,7 +45,11 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
 
     from pipeline.api.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port)
+    from pipeline.config import get_settings
+    from pipeline.observability.logs import setup_logging
+
+    log_config = setup_logging("api", get_settings(), "info", apply=False)  # JSON lines, secrets redacted
+    uvicorn.run(create_app(), host=host, port=port, log_config=log_config)
 
 
 if __name__ == "__main__":

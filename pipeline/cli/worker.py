@@ -7,6 +7,7 @@ import typer
 
 from pipeline.cli.common import err, out
 from pipeline.config import get_settings
+from pipeline.observability.logs import setup_logging
 
 ROLES_HELP = "roles to run: router, relay, portal, wechat, weibo, appfeed (repeat --role); default all"
 
@@ -18,6 +19,19 @@ def _bootstrap() -> str:
                   "`bash deploy/kafka/kafka.sh start` and export the address it prints")
         raise typer.Exit(2)
     return settings.kafka_bootstrap
+
+
+def _serve_health(settings, heartbeat: bool) -> None:
+    """/metrics /healthz /readyz on CK_METRICS_PORT, when set (deploy/README.md)."""
+    if settings.metrics_port is None:
+        return
+    from pipeline.observability.health import HEARTBEAT, Health
+    from pipeline.observability.server import HealthServer
+
+    health = Health(settings.database_url, settings.kafka_bootstrap, heartbeat=HEARTBEAT if heartbeat else None,
+                    stall_seconds=settings.health_stall_seconds)
+    server = HealthServer(settings.metrics_host, settings.metrics_port, health).start()
+    err.print(f"metrics and health at {server.url}/metrics /healthz /readyz")
 
 
 def worker(role: list[str] = typer.Option(None, "--role", help=ROLES_HELP),
@@ -37,13 +51,16 @@ def worker(role: list[str] = typer.Option(None, "--role", help=ROLES_HELP),
         err.print(f"[red]error:[/red] unknown role(s) {', '.join(unknown)}; choose from {', '.join(ALL_ROLES)}")
         raise typer.Exit(2)
     bootstrap = _bootstrap()
-    ensure_topics(bootstrap)
     settings = get_settings()
+    ensure_topics(bootstrap, replication=settings.kafka_replication)
     group = "central-kitchen" if roles == sorted(ALL_ROLES) else "central-kitchen." + "+".join(roles)
     group = settings.kafka_topic_prefix + group
     app = create_app(settings, roles, app_id=group)
     err.print(f"worker {group} on {bootstrap}: {', '.join(roles)}")
-    faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()
+    _serve_health(settings, heartbeat=True)
+    faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False,
+                 logging_config=setup_logging(f"worker {group}", settings, loglevel, apply=False)
+                 ).execute_from_commandline()
 
 
 def relay():
@@ -53,13 +70,16 @@ def relay():
     from pipeline.kafka.topics import ensure_topics
 
     bootstrap = _bootstrap()
-    ensure_topics(bootstrap)
+    settings = get_settings()
+    setup_logging("relay", settings)
+    ensure_topics(bootstrap, replication=settings.kafka_replication)
+    _serve_health(settings, heartbeat=False)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     producer = make_producer(bootstrap)
     out.print(f"relay on {bootstrap}")
     try:
-        run_relay(producer, get_settings(), stop)
+        run_relay(producer, settings, stop)
     finally:
         producer.close(5)

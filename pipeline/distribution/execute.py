@@ -24,7 +24,7 @@ from pipeline.config import Settings
 from pipeline.distribution import ledger
 from pipeline.distribution.ledger_rules import backoff_seconds, state_after_error
 from pipeline.store.db import session_scope
-from pipeline.store.models import ChannelTarget, Delivery, Item, ItemRevision
+from pipeline.store.models import ChannelTarget, Delivery, Item, ItemRevision, OutboxEntry
 from schemas.delivery import DeliveryState as S
 from schemas.delivery import ErrorClass, Operation, Receipt, Target
 from schemas.events import DeliverMessage
@@ -42,6 +42,9 @@ class Outcome:
     retry_at: datetime | None = None  # send the message to ck.retry.<channel> for this moment
     dead_letter: str | None = None  # send to ck.dead-letter with this reason
     skipped: str | None = None
+    announced_at: datetime | None = None  # succeeded: when its event was due (for the latency metric)
+    error_class: str | None = None  # a platform call failed: how (for the error metric)
+    error_code: str | None = None  # … and the platform's own code
 
 
 @dataclass
@@ -127,7 +130,7 @@ def _record_receipt(delivery_id: int, receipt: Receipt, settings: Settings, phas
         d = session.get(Delivery, delivery_id)
         if receipt.state == S.succeeded:
             ledger.succeed(session, d, receipt, phase=phase)
-            return Outcome(d.id, S.succeeded)
+            return Outcome(d.id, S.succeeded, announced_at=_announced_at(session, d))
         at = now() + timedelta(seconds=settings.remote_poll_seconds)
         ledger.move(session, d, S.remote_pending, receipt=receipt.model_dump(mode="json"),
                     external_id=receipt.external_id, next_attempt_at=at,
@@ -148,7 +151,8 @@ def _record_error(delivery_id: int, error: Exception, error_class: ErrorClass, s
         if state in (S.failed, S.dead):
             ledger.move(session, d, state, last_error=message, error_class=error_class.value, next_attempt_at=None,
                         detail=detail)
-            return Outcome(d.id, state, dead_letter=message)
+            return Outcome(d.id, state, dead_letter=message, error_class=error_class.value,
+                           error_code=_code(error))
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None and settings.retry_after_cap_seconds is not None:
             retry_after = min(retry_after, settings.retry_after_cap_seconds)
@@ -162,7 +166,18 @@ def _record_error(delivery_id: int, error: Exception, error_class: ErrorClass, s
             for name, value in fields.items():
                 setattr(d, name, value)
             ledger.log(session, d, d.state, state, **detail, retry_in=round(delay, 3))
-        return Outcome(d.id, state, retry_at=at)
+        return Outcome(d.id, state, retry_at=at, error_class=error_class.value, error_code=_code(error))
+
+
+def _code(error: Exception) -> str | None:
+    code = getattr(error, "code", None)
+    return None if code is None else str(code)
+
+
+def _announced_at(session: Session, d: Delivery) -> datetime:
+    """When the event behind this delivery was due: its outbox row (sign-off, schedule or replay)."""
+    due = session.exec(select(OutboxEntry.available_at).where(OutboxEntry.event_id == d.event_id)).first()
+    return due or d.created_at
 
 
 def deliver(msg: DeliverMessage, connector: Connector, build_target: TargetBuilder, settings: Settings) -> Outcome:

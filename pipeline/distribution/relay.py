@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from pipeline.clock import now
 from pipeline.config import Settings
+from pipeline.observability.metrics import RELAY_FAILURES, RELAYED
 from pipeline.store.db import session_scope
 from pipeline.store.models import Item, OutboxEntry
 from schemas.delivery import Operation
@@ -65,7 +66,9 @@ def run_relay(producer: KafkaProducer, settings: Settings, stop: threading.Event
     while not stop.is_set():
         try:
             sent = relay_once(producer, settings)
+            RELAYED.inc(sent)
         except Exception:
+            RELAY_FAILURES.inc()
             log.exception("relay batch failed; retrying")
             sent = 0
             stop.wait(1.0)

@@ -24,6 +24,9 @@ from pipeline.distribution.relay import run_relay
 from pipeline.distribution.routing import plan_deliveries
 from pipeline.kafka.producer import make_producer
 from pipeline.kafka.topics import dead_letter_topic, deliver_topic, items_topic, retry_topic
+from pipeline.observability import metrics
+from pipeline.observability.health import HEARTBEAT
+from pipeline.observability.logs import log_context, redact
 from pipeline.store.db import session_scope
 from pipeline.stream.sweeper import overdue
 from schemas.delivery import Channel
@@ -75,12 +78,19 @@ def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitc
                           delivery_id: int | None = None) -> None:
         letter = DeadLetter.from_raw(source, payload or b"", reason, key=key, delivery_id=delivery_id)
         log.warning("dead letter from %s: %s", source, reason)
+        metrics.record_dead_letter(source.removeprefix(settings.kafka_topic_prefix))
         await send(dead_letters, key, letter.to_bytes())
 
     async def emit(messages: list[DeliverMessage]) -> None:
         """All deliveries of one event leave together (分发同时)."""
         futures = [await deliver_topics[m.channel].send(key=m.target.encode(), value=m.to_bytes()) for m in messages]
         await asyncio.gather(*futures)
+        metrics.record_routed(m.channel.value for m in messages)
+
+    @app.timer(interval=1.0)
+    async def heartbeat():
+        """The worker's liveness (/healthz): a blocked or dead event loop stops ticking."""
+        HEARTBEAT.beat()
 
     if ROUTER in roles:
         items = items_topic()
@@ -116,7 +126,10 @@ def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitc
         connectors = build_connectors(settings)
 
         def build_target(row, item):
-            return runtime_target(row, item, settings)
+            redact.remember_config(row.config)  # credentials never reach a log line
+            target = runtime_target(row, item, settings)
+            redact.remember_config(target.config)
+            return target
 
         for channel in channels:
             _channel_agents(app, settings, channel, connectors[channel], build_target, topic, send, dead_letter,
@@ -145,6 +158,15 @@ def _channel_agents(app, settings, channel, connector, build_target, topic, send
     retry_to = topic(retry_topic(channel))
     waiting: set[asyncio.Task] = set()
 
+    def deliver_logged(msg: DeliverMessage):
+        """In the worker thread: every log line of this delivery names it (JSON fields)."""
+        with log_context(channel=channel.value, delivery_id=msg.delivery_id, item_id=msg.item_id,
+                         revision=msg.revision, target=msg.target, operation=msg.operation.value):
+            outcome = deliver(msg, connector, build_target, settings)
+            log.info("delivery %s: %s%s", outcome.delivery_id, outcome.state,
+                     f" ({outcome.skipped})" if outcome.skipped else "")
+            return outcome
+
     async def handle(event) -> None:
         raw, key = event.value, event.key
         try:
@@ -153,9 +175,10 @@ def _channel_agents(app, settings, channel, connector, build_target, topic, send
             await dead_letter(source, key, raw, str(exc))
             return
         try:
-            outcome = await asyncio.to_thread(deliver, msg, connector, build_target, settings)
+            outcome = await asyncio.to_thread(deliver_logged, msg)
         except Exception as exc:  # e.g. the database is away: try the same message again later
             log.exception("delivery %s failed unexpectedly", msg.delivery_id)
+            metrics.record_outcome(channel.value, "error")
             if msg.attempt >= settings.max_attempts:
                 await dead_letter(source, key, raw, f"unexpected error: {type(exc).__name__}: {exc}",
                                   delivery_id=msg.delivery_id)
@@ -164,6 +187,10 @@ def _channel_agents(app, settings, channel, connector, build_target, topic, send
                                            "not_before": now() + timedelta(seconds=UNEXPECTED_RETRY_SECONDS)})
             await send(retry_to, key, later.to_bytes())
             return
+        metrics.record_outcome(channel.value, outcome.state, skipped=bool(outcome.skipped),
+                               retry=outcome.retry_at is not None and outcome.state != "remote_pending",
+                               announced_at=outcome.announced_at, error_class=outcome.error_class,
+                               error_code=outcome.error_code)
         if outcome.retry_at:
             later = msg.model_copy(update={"attempt": msg.attempt + 1, "not_before": outcome.retry_at})
             await send(retry_to, key, later.to_bytes())

@@ -5,12 +5,14 @@ from fastapi import APIRouter, FastAPI
 
 from connectors.appfeed.serve import feeds_app
 from connectors.portal.serve import SITES_MOUNT, sites_app
+from pipeline import console
 from pipeline.api import problems
 from pipeline.api.deps import CurrentUser
 from pipeline.api.limits import BodySizeLimit
-from pipeline.api.routes import audit, distributions, items, media, targets, units
+from pipeline.api.routes import audit, distributions, governance, items, media, targets, units
 from pipeline.config import Settings, get_settings
 from pipeline.media.upload import MAX_IMAGE_BYTES
+from pipeline.observability import api as observability_api
 from pipeline.observability import api as observability_api
 
 API_PREFIX = "/api/v1"
@@ -22,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=f"{API_PREFIX}/docs", redoc_url=None)
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (items, distributions, targets, audit, units, media):
+    for module in (items, distributions, targets, audit, units, media, governance):
         api.include_router(module.router)
 
     @api.get("/me", tags=["users"])
@@ -32,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(media.public)
     app.include_router(observability_api.router(settings))  # /metrics /healthz /readyz
+    app.include_router(observability_api.router(settings))  # /metrics /healthz /readyz
+    console.install(app, settings)  # /console and its session middleware, before the catch-all "/" mount
     app.mount(SITES_MOUNT, sites_app(settings.sites_dir))
     app.mount("/", feeds_app(settings.feeds_dir))  # serves /feeds/…; mounted last, it matches the rest
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes + 64 * 1024,

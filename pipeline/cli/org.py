@@ -1,5 +1,7 @@
 """`ck units …` and `ck users …`."""
 
+import sys
+
 import typer
 from rich.table import Table
 from sqlmodel import select
@@ -59,3 +61,20 @@ def users_list():
         for u in session.exec(select(User).order_by(User.id)):
             table.add_row(u.name, u.role, session.get(Unit, u.unit_id).code, "yes" if u.active else "no")
     out.print(table)
+
+
+@users.command("passwd")
+@fails_cleanly
+def users_passwd(name: str, password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="read the password from the first line of standard input")):
+    """Set a user's console password (argon2id hash; ends the user's console sessions)."""
+    from pipeline.console.passwords import set_password
+    from pipeline.org.users import get_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    with session_scope() as session:
+        set_password(session, None, get_user(session, name), password)
+    out.print(f"password of {name} set; they can sign in to the console now")

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,17 @@ class Settings(BaseSettings):
     remote_poll_seconds: float = 3.0  # how soon to ask again about a platform job still running
     relay_batch: int = 500
     relay_idle_seconds: float = 0.05
+    # Governance (README "Governance"): protected credentials, the account registry, freshness and rescans.
+    secret_key: SecretStr | None = None  # Fernet key(s), comma-separated, newest first; else secret_key_file
+    secret_key_file: Path | None = None  # default <data_dir>/keys/secret.key, created on first use
+    accounts_per_platform: int = Field(1, ge=0)  # per unit and platform; 0: no limit
+    account_limit_channels: str = "wechat,weibo,appfeed"  # the platforms that limit applies to
+    freshness_site_days: int = Field(1, ge=1)  # a portal site publishes at least once in this many days
+    freshness_account_per_week: int = Field(3, ge=0)  # a new-media account publishes this often a week
+    freshness_zombie_days: int = Field(14, ge=1)  # nothing at all for this long: 僵尸, not just 睡眠
+    freshness_column_days: int = Field(14, ge=1)  # a column's default period (site config column_periods)
+    rescan_interval_hours: float = Field(24.0, gt=0)  # rescan published items at least this often
+    rescan_check_seconds: float = Field(60.0, gt=0)  # how often the router checks the dictionary and the clock
     timezone: str = "Asia/Shanghai"
     # Operations (deploy/README.md): replication of topics the kitchen creates itself, the
     # /metrics /healthz /readyz endpoint of `ck worker` and `ck relay`, and the log format.

@@ -7,6 +7,8 @@ from connectors.portal.connector import PortalConnector
 from connectors.wechat.connector import WeChatConnector
 from connectors.weibo.connector import WeiboConnector
 from pipeline.config import Settings
+from pipeline.governance.credentials import reveal
+from pipeline.governance.token_health import GuardedConnector
 from pipeline.store.media_files import MediaFiles
 from pipeline.store.models import ChannelTarget
 from schemas.delivery import Channel, Target
@@ -14,17 +16,18 @@ from schemas.item import ItemSnapshot
 
 
 def build_connectors(settings: Settings) -> dict[Channel, Connector]:
+    """Each connector behind the registry: target status and token health (`GuardedConnector`)."""
     media = MediaFiles(settings.media_dir)
     return {
-        Channel.portal: PortalConnector(media),
-        Channel.wechat: WeChatConnector(media),
-        Channel.weibo: WeiboConnector(media),
-        Channel.appfeed: AppFeedConnector(media),
+        Channel.portal: GuardedConnector(PortalConnector(media)),
+        Channel.wechat: GuardedConnector(WeChatConnector(media)),
+        Channel.weibo: GuardedConnector(WeiboConnector(media)),
+        Channel.appfeed: GuardedConnector(AppFeedConnector(media)),
     }
 
 
 def runtime_target(row: ChannelTarget, item: ItemSnapshot, settings: Settings) -> Target:
-    config = dict(row.config)
+    config = reveal(row, settings)  # the sealed credentials, opened for this call only
     columns: list[str] = []
     if row.channel == Channel.portal:
         config.setdefault("output_dir", str(settings.sites_dir))

@@ -2,16 +2,20 @@
 
 from sqlmodel import Session, select
 
+from pipeline.config import get_settings
 from pipeline.errors import Conflict, Invalid, NotFound
+from pipeline.governance.credentials import SECRET_KEYS, protect
+from pipeline.governance.lifecycle import Status, account_limit_problem, limited_channels
 from pipeline.org.units import get_unit
 from pipeline.store.models import ChannelTarget, Item, ItemRevision, Unit
 from schemas.delivery import Channel
 
-SECRET_KEYS = {"secret", "access_token", "webhook_secret", "appsecret", "password", "token"}
-
 
 def add_target(session: Session, code: str, channel: str, unit_code: str, name: str, config: dict | None = None,
-               is_default: bool = True) -> ChannelTarget:
+               is_default: bool = True, status: str = Status.active, responsible_person: str | None = None
+               ) -> ChannelTarget:
+    """Register a target; its secrets are sealed (`pipeline.governance.credentials`). A unit keeps
+    at most CK_ACCOUNTS_PER_PLATFORM accounts per platform."""
     try:
         channel = Channel(channel).value
     except ValueError:
@@ -19,8 +23,10 @@ def add_target(session: Session, code: str, channel: str, unit_code: str, name: 
     if session.exec(select(ChannelTarget).where(ChannelTarget.code == code)).first():
         raise Conflict(f"target {code!r} already exists")
     unit = get_unit(session, unit_code)
-    target = ChannelTarget(code=code, channel=channel, unit_id=unit.id, name=name, config=config or {},
-                           is_default=is_default)
+    check_account_limit(session, unit, channel)
+    target = ChannelTarget(code=code, channel=channel, unit_id=unit.id, name=name, is_default=is_default,
+                           status=Status(status).value, responsible_person=responsible_person)
+    protect(target, config or {}, get_settings())
     session.add(target)
     session.flush()
     return target
@@ -60,7 +66,19 @@ def targets_for(session: Session, item: Item, revision: ItemRevision) -> list[Ch
             select(ChannelTarget).where(ChannelTarget.unit_id == item.unit_id, ChannelTarget.is_default)
             .order_by(ChannelTarget.id)
         ))
-    return [t for t in chosen if t.status == "active"]
+    # a target the item names is kept whatever its status, so its refusal shows in the ledger
+    return chosen if revision.targets else [t for t in chosen if t.status == "active"]
+
+
+def check_account_limit(session: Session, unit: Unit, channel: str) -> None:
+    """Refuse a second account on one platform for one unit (closed ones do not count)."""
+    settings = get_settings()
+    held = session.exec(select(ChannelTarget.code).where(
+        ChannelTarget.unit_id == unit.id, ChannelTarget.channel == channel, ChannelTarget.status != Status.closed))
+    problem = account_limit_problem(unit.code, channel, list(held), settings.accounts_per_platform,
+                                    limited_channels(settings.account_limit_channels))
+    if problem:
+        raise Conflict(problem)
 
 
 def home_portal(session: Session, unit: Unit) -> ChannelTarget | None:

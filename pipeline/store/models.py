@@ -144,6 +144,16 @@ class ChannelTarget(SQLModel, table=True):
     is_default: bool = True  # part of the unit's targets when an item names none
     config: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts()
+    # governance: 备案, lifecycle, sealed credentials and token health (pipeline/governance)
+    responsible_person: str | None = Field(default=None, max_length=100)
+    filing_no: str | None = Field(default=None, max_length=100)  # 备案号
+    filing_approver: str | None = Field(default=None, max_length=200)
+    filing_date: date | None = None
+    status_changed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    secrets: str | None = Field(default=None, sa_type=Text)  # a Fernet token: never returned, never logged
+    health: str = Field(default="ok", max_length=20)  # ok · needs_reconnect
+    health_reason: str | None = Field(default=None, sa_type=Text)
+    health_since: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class OutboxEntry(SQLModel, table=True):
@@ -204,3 +214,61 @@ class DeliveryLog(SQLModel, table=True):
     to_state: str = Field(max_length=16)
     attempt: int = 0
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class RegistryChange(SQLModel, table=True):
+    """A requested lifecycle change of a target (开设、变更、关停、注销) and the decision on it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: int = Field(foreign_key="channeltarget.id", index=True)
+    from_status: str = Field(max_length=16)
+    to_status: str = Field(max_length=16)
+    reason: str = Field(sa_type=Text)
+    filing: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    requested_by: int = Field(foreign_key="user.id")
+    requested_at: datetime = _ts()
+    decision: str = Field(default="pending", index=True, max_length=16)  # pending · approved · rejected
+    decided_by: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    comment: str = Field(default="", sa_type=Text)
+
+
+class ItemObligation(SQLModel, table=True):
+    """A publishing deadline that cannot be read off the item itself: a 民生 activity (event time) or a
+    reply (when the question came in). Normative documents need none: their 成文日期 is on the revision."""
+
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    rule: str = Field(max_length=16)  # livelihood · reply
+    starts_at: datetime = Field(sa_type=DateTime(timezone=True))
+    note: str = Field(default="", sa_type=Text)
+    set_by: int = Field(foreign_key="user.id")
+    created_at: datetime = _ts()
+
+
+class RescanFinding(SQLModel, table=True):
+    """A gate hit found in an already published item by a later rescan, for signers to act on."""
+
+    __table_args__ = (UniqueConstraint("item_id", "revision", "rule", "field", "start", "text"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    revision: int
+    rule: str = Field(max_length=32)
+    field: str = Field(max_length=16)
+    start: int
+    end: int
+    text: str = Field(max_length=500)
+    message: str = Field(default="", sa_type=Text)
+    found_at: datetime = _ts()
+    status: str = Field(default="open", index=True, max_length=16)  # open · dismissed · taken_down · cleared
+    resolved_by: int | None = Field(default=None, foreign_key="user.id")
+    resolved_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    note: str = Field(default="", sa_type=Text)
+
+
+class GovernanceState(SQLModel, table=True):
+    """Small named records the governance jobs keep between runs (the last rescan and its dictionary)."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts()

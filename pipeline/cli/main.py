@@ -4,6 +4,7 @@ import typer
 
 from pipeline.cli import demo as demo_cli
 from pipeline.cli import distribution as distribution_cli
+from pipeline.cli import governance as governance_cli
 from pipeline.cli import items as items_cli
 from pipeline.cli import org as org_cli
 from pipeline.cli import sandbox as sandbox_cli
@@ -26,6 +27,7 @@ app.command("demo")(demo_cli.demo)
 app.command("sandbox")(sandbox_cli.sandbox)
 app.command("worker")(worker_cli.worker)
 app.command("relay")(worker_cli.relay)
+governance_cli.install(app, distribution_cli.targets, items_cli.items)
 
 
 @db.command("upgrade")

@@ -14,12 +14,13 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from pipeline.audit import record
-from pipeline.clock import aware
+from pipeline.clock import aware, now
 from pipeline.config import Settings
 from pipeline.distribution.takedown import take_down
 from pipeline.errors import Conflict, Forbidden, NotFound
 from pipeline.gates import DEFAULT_AD_PHRASES_FILE, DEFAULT_WORDS_FILE, GateConfig, check_item
 from pipeline.org.roles import TAKEDOWN_ROLES
+from pipeline.store.db import session_scope
 from pipeline.store.models import GovernanceState, Item, ItemRevision, RescanFinding, User
 
 STATE_KEY = "rescan"
@@ -103,6 +104,12 @@ def due(session: Session, settings: Settings, now: datetime) -> Result | None:
     reason = is_due(state.value if state else {}, dictionary_fingerprint(settings),
                     timedelta(hours=settings.rescan_interval_hours), now)
     return rescan(session, settings, now, reason) if reason else None
+
+
+def run_if_due(settings: Settings) -> Result | None:
+    """The router's timer: one transaction, so two routers never scan at once."""
+    with session_scope() as session:
+        return due(session, settings, now())
 
 
 def findings(session: Session, status: str | None = OPEN, item_id: int | None = None) -> list[RescanFinding]:

@@ -3,6 +3,9 @@
     ck.items               ninjs events from the outbox relay (key = item id)
     ck.deliver.<channel>   one delivery per target, for that channel's agent (key = target)
     ck.retry.<channel>     retryable failures waiting for their backoff
+    ck.deliver.<channel>.urgent, ck.retry.<channel>.urgent
+                           the same for emergency items: consumed by agents of their own, so they
+                           never wait behind the ordinary backlog (pipeline.governance.fastlane)
     ck.dead-letter         exhausted or permanent failures, for people to look at
 
 Channels are `schemas.delivery.Channel` values: portal, wechat, weibo, appfeed. Every name gets the
@@ -38,11 +41,21 @@ def retry_topic(channel: Channel | str) -> str:
     return _named(f"ck.retry.{Channel(channel).value}")
 
 
+def urgent_deliver_topic(channel: Channel | str) -> str:
+    return _named(f"ck.deliver.{Channel(channel).value}.urgent")
+
+
+def urgent_retry_topic(channel: Channel | str) -> str:
+    return _named(f"ck.retry.{Channel(channel).value}.urgent")
+
+
 def all_topics() -> list[str]:
     return [
         items_topic(),
         *(deliver_topic(c) for c in Channel),
         *(retry_topic(c) for c in Channel),
+        *(urgent_deliver_topic(c) for c in Channel),
+        *(urgent_retry_topic(c) for c in Channel),
         dead_letter_topic(),
     ]
 

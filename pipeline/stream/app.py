@@ -23,7 +23,15 @@ from pipeline.distribution.execute import deliver
 from pipeline.distribution.relay import run_relay
 from pipeline.distribution.routing import plan_deliveries
 from pipeline.kafka.producer import make_producer
-from pipeline.kafka.topics import dead_letter_topic, deliver_topic, items_topic, retry_topic
+from pipeline.governance import fastlane, rescan
+from pipeline.kafka.topics import (
+    dead_letter_topic,
+    deliver_topic,
+    items_topic,
+    retry_topic,
+    urgent_deliver_topic,
+    urgent_retry_topic,
+)
 from pipeline.observability import metrics
 from pipeline.observability.health import HEARTBEAT
 from pipeline.observability.logs import log_context, redact
@@ -39,9 +47,17 @@ ALL_ROLES = [ROUTER, RELAY, *(c.value for c in Channel)]
 UNEXPECTED_RETRY_SECONDS = 5.0
 
 
-def _plan(event: ItemEvent):
+def _plan(event: ItemEvent) -> tuple[list[DeliverMessage], set[int]]:
+    """The deliveries of one event, and whether its item takes the fast lane."""
     with session_scope() as session:
-        return plan_deliveries(session, event)
+        messages = plan_deliveries(session, event)
+        return messages, fastlane.urgent_items(session, {event.item_id} if messages else set())
+
+
+def _overdue(grace: float, stuck: float) -> tuple[list[DeliverMessage], set[int]]:
+    messages = overdue(grace, stuck)
+    with session_scope() as session:
+        return messages, fastlane.urgent_items(session, {m.item_id for m in messages})
 
 
 def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitchen") -> faust.App:
@@ -69,6 +85,7 @@ def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitc
 
     dead_letters = topic(dead_letter_topic())
     deliver_topics = {c: topic(deliver_topic(c)) for c in Channel}
+    urgent_topics = {c: topic(urgent_deliver_topic(c)) for c in Channel}  # the fast lane (emergency items)
 
     async def send(target_topic, key: bytes | None, value: bytes) -> None:
         fut = await target_topic.send(key=key, value=value)
@@ -81,9 +98,10 @@ def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitc
         metrics.record_dead_letter(source.removeprefix(settings.kafka_topic_prefix))
         await send(dead_letters, key, letter.to_bytes())
 
-    async def emit(messages: list[DeliverMessage]) -> None:
-        """All deliveries of one event leave together (分发同时)."""
-        futures = [await deliver_topics[m.channel].send(key=m.target.encode(), value=m.to_bytes()) for m in messages]
+    async def emit(messages: list[DeliverMessage], urgent: set[int] = frozenset()) -> None:
+        """All deliveries of one event leave together (分发同时); emergency items on the fast lane."""
+        futures = [await (urgent_topics if m.item_id in urgent else deliver_topics)[m.channel].send(
+            key=m.target.encode(), value=m.to_bytes()) for m in messages]
         await asyncio.gather(*futures)
         metrics.record_routed(m.channel.value for m in messages)
 
@@ -105,8 +123,8 @@ def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitc
                     await dead_letter(items, key, raw, str(exc))
                     continue
                 try:
-                    messages = await asyncio.to_thread(_plan, item_event)
-                    await emit(messages)
+                    messages, urgent = await asyncio.to_thread(_plan, item_event)
+                    await emit(messages, urgent)
                 except Exception as exc:
                     log.exception("routing %s failed", item_event.event_id)
                     await dead_letter(items, key, raw, f"routing failed: {type(exc).__name__}: {exc}")
@@ -114,12 +132,23 @@ def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitc
         @app.timer(interval=max(1.0, settings.retry_base_seconds))
         async def sweep():
             try:
-                messages = await asyncio.to_thread(overdue, 10.0 + settings.remote_poll_seconds, 300.0)
+                messages, urgent = await asyncio.to_thread(_overdue, 10.0 + settings.remote_poll_seconds, 300.0)
                 if messages:
                     log.info("sweeper re-sends %d overdue deliveries", len(messages))
-                    await emit(messages)
+                    await emit(messages, urgent)
             except Exception:
                 log.exception("sweep failed")
+
+        @app.timer(interval=settings.rescan_check_seconds)
+        async def rescan_when_due():
+            """Published items are scanned again when the dictionary changes, and daily."""
+            try:
+                result = await asyncio.to_thread(rescan.run_if_due, settings)
+                if result:
+                    log.info("rescan (%s): %d items, %d new findings", result.reason, result.scanned,
+                             result.new_findings)
+            except Exception:
+                log.exception("rescan failed")
 
     channels = [Channel(r) for r in roles if r in {c.value for c in Channel}]
     if channels:
@@ -134,6 +163,8 @@ def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitc
         for channel in channels:
             _channel_agents(app, settings, channel, connectors[channel], build_target, topic, send, dead_letter,
                             deliver_topics[channel])
+            _channel_agents(app, settings, channel, connectors[channel], build_target, topic, send, dead_letter,
+                            urgent_topics[channel], urgent=True)
 
     if RELAY in roles:
         stop = threading.Event()
@@ -153,9 +184,13 @@ def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitc
     return app
 
 
-def _channel_agents(app, settings, channel, connector, build_target, topic, send, dead_letter, deliver_to):
-    source = deliver_topic(channel)
-    retry_to = topic(retry_topic(channel))
+def _channel_agents(app, settings, channel, connector, build_target, topic, send, dead_letter, deliver_to,
+                    urgent=False):
+    """A channel's deliver and retry agents; `urgent`: the fast lane's pair, with topics of its own."""
+    source = urgent_deliver_topic(channel) if urgent else deliver_topic(channel)
+    retry_name = urgent_retry_topic(channel) if urgent else retry_topic(channel)
+    lane = "-urgent" if urgent else ""
+    retry_to = topic(retry_name)
     waiting: set[asyncio.Task] = set()
 
     def deliver_logged(msg: DeliverMessage):
@@ -197,7 +232,7 @@ def _channel_agents(app, settings, channel, connector, build_target, topic, send
         if outcome.dead_letter:
             await dead_letter(source, key, raw, outcome.dead_letter, delivery_id=msg.delivery_id)
 
-    @app.agent(deliver_to, concurrency=1, name=f"deliver-{channel.value}")
+    @app.agent(deliver_to, concurrency=1, name=f"deliver-{channel.value}{lane}")
     async def deliver_agent(stream):
         async for event in stream.events():
             try:
@@ -211,7 +246,7 @@ def _channel_agents(app, settings, channel, connector, build_target, topic, send
             await asyncio.sleep(delay)
         await send(deliver_to, key, raw)
 
-    @app.agent(retry_to, concurrency=1, name=f"retry-{channel.value}")
+    @app.agent(retry_to, concurrency=1, name=f"retry-{channel.value}{lane}")
     async def retry_agent(stream):
         """Waits without blocking the stream: each retry sleeps in its own task. A retry lost with
         its worker is found again by the router's ledger sweeper."""
@@ -220,7 +255,7 @@ def _channel_agents(app, settings, channel, connector, build_target, topic, send
             try:
                 msg = DeliverMessage.from_bytes(raw)
             except EventDecodeError as exc:
-                await dead_letter(retry_topic(channel), key, raw, str(exc))
+                await dead_letter(retry_name, key, raw, str(exc))
                 continue
             task = asyncio.ensure_future(forward_when_due(key, raw, msg))
             waiting.add(task)

@@ -32,7 +32,7 @@ _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("ck_lo
 _MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 
 # Key names whose values are credentials, wherever they appear (query strings, JSON, reprs).
-_SECRET_NAMES = r"(?:access_token|refresh_token|appsecret|app_secret|webhook_secret|secret|password|passwd|token|api_key)"
+_SECRET_NAMES = r"(?:access_token|refresh_token|appsecret|app_secret|webhook_secret|secret|password|passwd|token)"
 _PATTERNS = [
     (re.compile(rf"(?i)(\b{_SECRET_NAMES}=)[^&\s\"'<>,;)]+"), rf"\1{MASK}"),
     (re.compile(rf"(?i)([\"']{_SECRET_NAMES}[\"']\s*:\s*)([\"'])(?:\\.|(?!\2).)*\2"), rf"\1\2{MASK}\2"),

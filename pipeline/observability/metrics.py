@@ -40,8 +40,8 @@ RETRIES = Counter("ck_delivery_retries", "Deliveries sent to ck.retry.<channel> 
 DEAD_LETTERS = Counter("ck_dead_letters", "Messages written to ck.dead-letter by this process, by the agent "
                        "that gave up (router or a channel)", ["source"])
 PLATFORM_ERRORS = Counter(
-    "ck_platform_errors", "Errors from platform calls, by channel, error class (retryable, rate_limited, "
-    "auth, permanent, unknown) and the platform's own code (errcode / error_code / HTTP status)",
+    "ck_platform_errors", "Errors from platform calls, by channel, error class (retryable, "
+    "permanent, unknown) and the platform's own code (errcode / error_code / HTTP status)",
     ["channel", "error_class", "code"])
 ROUTED = Counter("ck_routed_deliveries", "Deliveries the router emitted to ck.deliver.<channel>", ["channel"])
 RELAYED = Counter("ck_outbox_relayed", "Outbox rows this process sent to Kafka")
@@ -172,7 +172,7 @@ def consumer_lag(admin, prefix: str = "") -> tuple[dict[tuple[str, str], int], i
     committed = admin.list_group_offsets(groups) if groups else {}
     topics = {tp.topic for offsets in committed.values() for tp in offsets} | {dead_letter_topic()}
     described = admin.describe_topics(sorted(topics))
-    partitions = [TopicPartition(t["topic"], p["partition"]) for t in described if not t.get("error_code")
+    partitions = [TopicPartition(t["name"], p["partition_index"]) for t in described if not t["error_code"]
                   for p in t["partitions"]]
     latest = admin.list_partition_offsets({tp: OffsetSpec.LATEST for tp in partitions})
     earliest = admin.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in partitions})

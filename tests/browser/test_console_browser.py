@@ -36,6 +36,14 @@ def sign_out(page: Page) -> None:
     expect(page.get_by_role("heading", name="登录控制台")).to_be_visible()
 
 
+def open_for_review(page: Page, who: str, level: str) -> None:
+    sign_in(page, who)
+    page.get_by_role("navigation", name="审核级别").get_by_role("link", name=re.compile(f"^{level}")).click()
+    page.locator("#queue").get_by_role("link", name=re.compile("加强政府网站信息内容建设")).click()
+    expect(page.get_by_role("heading", name=f"{level}决定")).to_be_visible()
+    expect(page.get_by_text("未发现敏感词")).to_be_visible()
+
+
 def cells(page: Page, item_id: int, state: str):
     return page.locator(f'tr[data-item="{item_id}"] a.cell[data-state="{state}"]')
 
@@ -75,13 +83,30 @@ def test_an_editor_and_three_reviewers_take_an_item_to_all_four_channels(console
     expect(page.get_by_text("已提交审核")).to_be_visible()
     sign_out(page)
 
+    # 初审 sends it back with a reason; the editor revises; the reviewer sees what changed
+    open_for_review(page, "reviewer1", "初审")
+    expect(page.get_by_role("heading", name="首个版本（无上一版可比较）")).to_be_visible()
+    page.get_by_label("审核意见").fill("请在主要任务中写明责任要求")
+    page.get_by_role("button", name="退回", exact=True).click()
+    expect(page.get_by_text("初审已退回")).to_be_visible()
+    sign_out(page)
+
+    sign_in(page, "editor")
+    page.goto(f"/console/items/{item_id}")
+    expect(page.get_by_text("已被退回：请在主要任务中写明责任要求")).to_be_visible()
+    page.get_by_role("link", name="修改", exact=True).click()
+    page.locator("#body").fill(POLICY_BODY.replace("落实三审三校制度。", "落实三审三校制度，谁审查谁负责。"))
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.get_by_text("已保存修改")).to_be_visible()
+    page.get_by_role("button", name="提交审核").click()
+    expect(page.get_by_text("已提交审核")).to_be_visible()
+    sign_out(page)
+
     for who, level in (("reviewer1", "初审"), ("reviewer2", "审核"), ("signer", "审发")):
-        sign_in(page, who)
-        page.get_by_role("navigation", name="审核级别").get_by_role("link", name=re.compile(f"^{level}")).click()
-        page.locator("#queue").get_by_role("link", name=re.compile("加强政府网站信息内容建设")).click()
-        expect(page.get_by_role("heading", name=f"{level}决定")).to_be_visible()
-        expect(page.get_by_text("未发现敏感词")).to_be_visible()
-        if who == "signer":
+        open_for_review(page, who, level)
+        expect(page.get_by_role("heading", name="与第 1 版的差异")).to_be_visible()
+        expect(page.locator(".diff ins")).to_have_text("，谁审查谁负责")
+        if who == "reviewer1":
             console.shot(page, "review")
         page.get_by_label("审核意见").fill("同意")
         page.get_by_role("button", name="通过", exact=True).click()

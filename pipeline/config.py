@@ -48,13 +48,6 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     health_stall_seconds: float = 30.0  # a worker whose event loop has not ticked for this long is not alive
     log_format: Literal["auto", "json", "text"] = "auto"  # auto: JSON unless logging to a terminal
-    # Operations (deploy/README.md): replication of topics the kitchen creates itself, the
-    # /metrics /healthz /readyz endpoint of `ck worker` and `ck relay`, and the log format.
-    kafka_replication: int = Field(1, ge=1)
-    metrics_port: int | None = None  # unset: workers serve no HTTP endpoint (the API always has one)
-    metrics_host: str = "127.0.0.1"
-    health_stall_seconds: float = 30.0  # a worker whose event loop has not ticked for this long is not alive
-    log_format: Literal["auto", "json", "text"] = "auto"  # auto: JSON unless logging to a terminal
 
     @property
     def media_dir(self) -> Path:

@@ -48,7 +48,7 @@ def check_transition(current: str, to: str) -> None:
         raise Conflict(f"the target is already {source.value}")
     if target not in TRANSITIONS[source]:
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[source])) or "nothing (closed is final)"
-        raise Conflict(f"a {source.value} target cannot become {target.value}; it may become {allowed}")
+        raise Conflict(f"a target that is {source.value} cannot become {target.value}; it may become {allowed}")
 
 
 def activation_problems(responsible_person: str | None, filing_no: str | None, filing_approver: str | None,

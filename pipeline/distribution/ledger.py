@@ -86,13 +86,16 @@ def previous_receipt(session: Session, item_id: int, target: str, before_revisio
     return Receipt.model_validate(row.receipt) if row and row.receipt else None
 
 
-def holders(session: Session, item_id: int) -> dict[str, str]:
-    """Targets that may hold some revision of the item (target → channel)."""
-    rows = session.exec(select(Delivery).where(
+def holders(session: Session, item_id: int, before_revision: int | None = None) -> dict[str, str]:
+    """Targets that may hold some revision of the item (target → channel); with `before_revision`,
+    only those holding an earlier revision (what a new revision must correct)."""
+    query = select(Delivery).where(
         Delivery.item_id == item_id, Delivery.state.in_([s.value for s in HELD]),
         Delivery.operation.in_([Operation.publish.value, Operation.correct.value]),
-    ))
-    return {r.target_code: r.channel for r in rows}
+    )
+    if before_revision is not None:
+        query = query.where(Delivery.revision < before_revision)
+    return {r.target_code: r.channel for r in session.exec(query)}
 
 
 def schedule(session: Session, delivery: Delivery, at: datetime) -> None:

@@ -38,7 +38,9 @@ def plan_deliveries(session: Session, event: ItemEvent) -> list[DeliverMessage]:
         return []
     revision = get_revision(session, item, event.revision)
     wanted = {t.code: t.channel for t in targets_for(session, item, revision)} if event.type != Operation.takedown else {}
-    held = ledger.holders(session, item.id)
+    # A publish or correct event corrects what targets hold of EARLIER revisions; this revision's own
+    # rows mean the same event came again (a relay resent it after a crash) and are found by `ensure`.
+    held = ledger.holders(session, item.id, None if event.type == Operation.takedown else revision.number)
     messages = []
     for code, (channel, operation) in operations_for(event, wanted, held).items():
         row, created = ledger.ensure(session, item_id=item.id, revision=revision.number, channel=channel,

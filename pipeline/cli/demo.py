@@ -96,10 +96,19 @@ def _serve(settings, host: str, port: int, tokens: dict[str, str], log: Console)
     import uvicorn
 
     from pipeline.api.app import create_app
+    from pipeline.demo.content import PASSWORD, PEOPLE
 
     log.print(f"\nCentral Kitchen is serving at http://{host}:{port}  (API docs: /api/v1/docs, sites: /sites/cq-portal/)")
+    log.print(f"[bold]newsroom console: http://{host}:{port}/console/[/bold]")
+    log.print(f"demo logins, every one with the password [bold]{PASSWORD}[/bold] (districts too: yz-editor, jb-signer …):")
+    shown = ("editor", "reviewer1", "reviewer2", "signer", "admin")
+    logins = Table("login", "role", "who")
+    for name, role, _, display in PEOPLE:
+        if name in shown:
+            logins.add_row(name, role, display)
+    log.print(logins)
     log.print("demo API tokens (Authorization: Bearer …):")
-    for name in ("editor", "reviewer1", "reviewer2", "signer", "admin"):
-        log.print(f"  {name:10} {tokens[name]}")
-    log.print("Ctrl-C stops the demo.")
+    for name in shown:
+        log.print(f"  {name:10} {tokens[name]}", soft_wrap=True)
+    log.print("Sign in as editor to write, reviewer1 → reviewer2 → signer to review, admin to replay. Ctrl-C stops the demo.")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -39,8 +39,18 @@ class BoardRow:
 
 @dataclass
 class Board:
+    """Columns are channels; a cell holds one entry per target of that channel the item went to
+    (one site, one account … usually), so four columns show "every channel" at a glance."""
+
     targets: list[BoardTarget]
     rows: list[BoardRow]
+
+    @property
+    def channels(self) -> list[str]:
+        return list(dict.fromkeys(t.channel for t in self.targets))
+
+    def entries(self, row: BoardRow, channel: str) -> list[tuple[BoardTarget, Cell]]:
+        return [(t, row.cells[t.code]) for t in self.targets if t.channel == channel and t.code in row.cells]
 
     @property
     def signature(self) -> str:

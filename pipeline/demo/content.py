@@ -26,6 +26,7 @@ PEOPLE = [  # name, role, unit, display name
     ("jb-reviewer2", "reviewer", "jiangbei", "江北区审核 冯雪"),
     ("jb-signer", "signer", "jiangbei", "江北区审发 何平"),
 ]
+PASSWORD = "kitchen-demo"  # every demo person's console password (a local demo on loopback only)
 SITE_COLUMNS = {"xxgk": "政府信息公开", "zcjd": "政策解读", "news": "要闻动态", "tzgg": "通知公告"}
 SITE_NAMES = {"cq": "重庆市人民政府网", "yuzhong": "渝中区人民政府网", "jiangbei": "江北区人民政府网"}
 

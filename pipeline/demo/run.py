@@ -9,7 +9,8 @@ from sqlmodel import select
 
 from connectors.sandbox.platforms import Sandbox
 from pipeline.config import Settings
-from pipeline.demo.content import ITEMS, PEOPLE, SITE_COLUMNS, SITE_NAMES, UNITS, DemoItem, cover_image
+from pipeline.console.passwords import set_password
+from pipeline.demo.content import ITEMS, PASSWORD, PEOPLE, SITE_COLUMNS, SITE_NAMES, UNITS, DemoItem, cover_image
 from pipeline.items.service import create_item
 from pipeline.media.upload import store_image
 from pipeline.org.units import add_unit
@@ -26,13 +27,15 @@ CHANNEL_ORDER = ["portal", "wechat", "weibo", "appfeed"]
 
 
 def seed(sandbox: Sandbox) -> dict[str, str]:
-    """Units, people (returns their API tokens) and every unit's site and accounts, plus the city's app feed."""
+    """Units, people (returns their API tokens; each signs in to the console with `PASSWORD`) and every
+    unit's site and accounts, plus the city's app feed."""
     tokens = {}
     with session_scope() as session:
         for code, name, parent, org_code in UNITS:
             add_unit(session, code, name, parent, org_code)
         for name, role, unit, display in PEOPLE:
-            _, tokens[name] = add_user(session, name, role, unit, display)
+            user, tokens[name] = add_user(session, name, role, unit, display)
+            set_password(session, None, user, PASSWORD)
         for code, *_ in UNITS:
             add_target(session, f"{code}-portal", "portal", code, SITE_NAMES[code],
                        {"columns": SITE_COLUMNS, "default_column": "news", "site_id_code": f"50000{len(code):05d}"})

@@ -42,7 +42,7 @@ def db_upgrade(revision: str = typer.Argument("head")):
 
 @app.command("serve")
 def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port")):
-    """Serve the API (and, later, the console and the sites)."""
+    """Serve the newsroom console (/console/), the API, media, the portal sites and the feeds."""
     import uvicorn
 
     from pipeline.api.app import create_app

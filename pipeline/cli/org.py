@@ -15,7 +15,7 @@ from pipeline.store.db import session_scope
 from pipeline.store.models import Unit, User
 
 units = typer.Typer(help="Units: the city, districts, departments.", no_args_is_help=True)
-users = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
+users = typer.Typer(help="Users, their API tokens and console passwords.", no_args_is_help=True)
 
 
 @units.command("add")

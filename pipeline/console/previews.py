@@ -106,13 +106,16 @@ def _fill(preview: Preview, row: ChannelTarget, snapshot: ItemSnapshot, settings
 
 def live_weibo(session: Session, unit: Unit, item: Item | None, fields: dict, targets: list[str],
                settings: Settings) -> WeiboText:
-    """The Weibo text for what the editor has typed so far (nothing saved): title, summary, body, kind."""
+    """The Weibo text for what the editor has typed so far (nothing saved): title, summary, body, kind
+    and, for a new item, the columns that decide its future URL."""
     if item is not None:
         base = draft_snapshot(session, item, get_revision(session, item), settings)
     else:
         site = home_portal(session, unit)
         moment = now()
-        column = (site.config.get("default_column") if site else None) or DEFAULT_COLUMN
+        site_columns = (site.config.get("columns") or {}) if site else {}
+        chosen = [c for c in fields.get("columns") or [] if c in site_columns]
+        column = chosen[0] if chosen else (site.config.get("default_column") if site else None) or DEFAULT_COLUMN
         base = ItemSnapshot(id=0, revision=1, kind=ItemKind.news, title="-", body_html="<p>-</p>",
                             unit=UnitRef(code=unit.code, name=unit.name), issuer=unit.name, index_no="",
                             published_at=moment, updated_at=moment,

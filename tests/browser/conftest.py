@@ -45,6 +45,7 @@ class Console:
     def shot(self, page, name: str, full_page: bool = True) -> None:
         if SCREENSHOTS:
             Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+            page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=full_page)
 
 

@@ -36,9 +36,12 @@ def sign_out(page: Page) -> None:
     expect(page.get_by_role("heading", name="登录控制台")).to_be_visible()
 
 
-def open_for_review(page: Page, who: str, level: str) -> None:
+def open_for_review(page: Page, who: str, level: str, shot=None) -> None:
     sign_in(page, who)
     page.get_by_role("navigation", name="审核级别").get_by_role("link", name=re.compile(f"^{level}")).click()
+    expect(page.locator("#queue tbody tr")).to_have_count(1)
+    if shot:
+        shot(page, "review-queue")
     page.locator("#queue").get_by_role("link", name=re.compile("加强政府网站信息内容建设")).click()
     expect(page.get_by_role("heading", name=f"{level}决定")).to_be_visible()
     expect(page.get_by_text("未发现敏感词")).to_be_visible()
@@ -84,7 +87,7 @@ def test_an_editor_and_three_reviewers_take_an_item_to_all_four_channels(console
     sign_out(page)
 
     # 初审 sends it back with a reason; the editor revises; the reviewer sees what changed
-    open_for_review(page, "reviewer1", "初审")
+    open_for_review(page, "reviewer1", "初审", console.shot)
     expect(page.get_by_role("heading", name="首个版本（无上一版可比较）")).to_be_visible()
     page.get_by_label("审核意见").fill("请在主要任务中写明责任要求")
     page.get_by_role("button", name="退回", exact=True).click()

@@ -229,10 +229,11 @@ def upload(session: SessionDep, settings: SettingsDep, user: ConsoleUser, form: 
 
 
 @router.post("/preview/weibo")
-def weibo_count(session: SessionDep, settings: SettingsDep, user: ConsoleUser, form: CheckedForm):
+def weibo_count(session: SessionDep, settings: SettingsDep, user: ConsoleUser, form: CheckedForm) -> dict:
     item_id = str(form.get("item") or "")
     item = get_item(session, int(item_id)) if item_id.isdigit() else None
     unit = session.get(Unit, item.unit_id if item else user.unit_id)
     fields = {k: str(form.get(k) or "") for k in ("title", "summary", "body", "kind")}
+    fields["columns"] = form.getlist("columns")
     text = live_weibo(session, unit, item, fields, form.getlist("targets"), settings)
     return {"text": text.text, "length": text.length, "limit": text.limit, "fits": text.fits}

@@ -81,7 +81,9 @@ function setupEditor(form) {
     const data = new FormData();
     for (const name of ["title", "summary", "body", "kind"]) data.append(name, form.elements[name].value);
     data.append("item", form.dataset.item || "");
-    form.querySelectorAll('input[name="targets"]:checked').forEach((t) => data.append("targets", t.value));
+    for (const name of ["targets", "columns"]) {
+      form.querySelectorAll(`input[name="${name}"]:checked`).forEach((box) => data.append(name, box.value));
+    }
     const mine = ++sequence;
     try {
       const result = await post("/console/preview/weibo", data);
@@ -96,7 +98,7 @@ function setupEditor(form) {
     }
   };
   form.addEventListener("input", (event) => {
-    if (!["title", "summary", "body", "kind"].includes(event.target.name) && event.target.name !== "targets") return;
+    if (!["title", "summary", "body", "kind", "targets", "columns"].includes(event.target.name)) return;
     clearTimeout(timer);
     timer = setTimeout(refresh, 300);
   });

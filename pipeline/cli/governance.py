@@ -152,7 +152,8 @@ def target_status(code: str, to: str = typer.Option(..., "--to", help="applied, 
 
 
 @fails_cleanly
-def target_changes(pending: bool = typer.Option(False, "--pending"), target: str | None = typer.Option(None, "--target"),
+def target_changes(pending: bool = typer.Option(False, "--pending"),
+                   target: str | None = typer.Option(None, "--target"),
                    as_json: bool = JSON):
     """Registry changes, requested and decided."""
     with session_scope() as session:

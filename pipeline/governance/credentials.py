@@ -17,6 +17,8 @@ new key first yourself (`ck keys generate`), run `ck keys rotate`, then remove t
 
 import json
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -152,8 +154,13 @@ def reveal(row: ChannelTarget, settings: Settings) -> dict:
 
 
 def secret_names(row: ChannelTarget, settings: Settings) -> list[str]:
-    """Which secrets the target holds (names only), for the registry's views."""
-    return sorted(reveal(row, settings).keys() & SECRET_KEYS)
+    """Which secrets the target holds (names only), for the registry's views; a listing must not
+    fail because one target was sealed under a key no longer configured."""
+    try:
+        held = reveal(row, settings)
+    except CredentialsUnavailable:
+        return ["(sealed under a key not configured here)"]
+    return sorted(k for k in held if is_secret(k))
 
 
 @dataclass
@@ -192,7 +199,8 @@ def write_keys(path: Path, keys: list[str]) -> None:
     os.replace(tmp, path)
 
 
-def rotate(session_factory, settings: Settings, keep_old: bool = False) -> tuple[Rotation, str]:
+def rotate(session_factory: Callable[[], AbstractContextManager[Session]], settings: Settings,
+           keep_old: bool = False) -> tuple[Rotation, str]:
     """`ck keys rotate`: with a key file, a new key goes first, everything is re-sealed under it
     (committed), then the old keys are dropped unless `keep_old`. With CK_SECRET_KEY, re-seal under
     its first key. Returns what was done and a line for the operator."""

@@ -69,7 +69,10 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), NEWSROOM_TZ)
 
 
-def deadline_for(rule: Rule, starts: date | datetime, limits: Limits = Limits()) -> Deadline:
+DEFAULT_LIMITS = Limits()
+
+
+def deadline_for(rule: Rule, starts: date | datetime, limits: Limits = DEFAULT_LIMITS) -> Deadline:
     """The deadline of one obligation. `starts` is a date (成文日期) or an aware datetime."""
     rule = Rule(rule)
     start = _local_midnight(starts) if not isinstance(starts, datetime) else aware(starts)

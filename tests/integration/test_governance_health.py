@@ -36,9 +36,8 @@ def weibo(settings):
 def sign_off(n: int, **overrides) -> int:
     settings = get_settings()
     with session_scope() as session:
-        item = create_item(session, get_user(session, "editor"),
-                           ItemCreate(**policy_body(title=f"重庆市人民政府办公厅关于第{n}批惠民政策的通知", **overrides)),
-                           settings)
+        data = ItemCreate(**policy_body(title=f"重庆市人民政府办公厅关于第{n}批惠民政策的通知", **overrides))
+        item = create_item(session, get_user(session, "editor"), data, settings)
         workflow.submit(session, get_user(session, "editor"), item.id, settings)
     for who in ("reviewer1", "reviewer2", "signer"):
         with session_scope() as session:

@@ -25,7 +25,8 @@ FILING = {"filing_no": "渝ICP备2026001234号", "filing_approver": "重庆市�
 def snapshot() -> ItemSnapshot:
     return ItemSnapshot.model_validate({
         "id": 1, "revision": 1, "kind": "news", "title": "t", "body_html": "<p>b</p>",
-        "unit": {"code": "cq", "name": "重庆市人民政府办公厅"}, "issuer": "重庆市人民政府办公厅", "index_no": "008282882/2026-00001",
+        "unit": {"code": "cq", "name": "重庆市人民政府办公厅"}, "issuer": "重庆市人民政府办公厅",
+        "index_no": "008282882/2026-00001",
         "canonical_url": "http://127.0.0.1:8000/sites/cq/news/1.html", "published_at": "2026-11-21T08:00:00+08:00",
         "updated_at": "2026-11-21T08:00:00+08:00"})
 

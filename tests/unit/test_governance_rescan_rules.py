@@ -1,12 +1,12 @@
 """When a rescan of published items is due, and the charts the reports draw."""
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pipeline.governance.charts import LOW_FILL, OK_FILL, bars
 from pipeline.governance.rescan import is_due
 
-NOW = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from sqlmodel import select
 
 from pipeline.api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
-from pipeline.clock import aware, now
+from pipeline.clock import NEWSROOM_TZ, now
 from pipeline.errors import Forbidden
 from pipeline.governance import fastlane, monitor, quarterly, registry, rescan, token_health
 from pipeline.items.public import item_public
@@ -127,7 +127,8 @@ def accounts_needing_reconnect(session: SessionDep, settings: SettingsDep, _: Cu
 def freshness(session: SessionDep, settings: SettingsDep, _: CurrentUser, unit: str | None = None,
               at: datetime | None = Query(None, description="assess as of this time (default now)"),
               only_failing: bool = False):
-    rows = monitor.freshness_report(session, settings, aware(at) or now(), unit)
+    when = (at if at.tzinfo else at.replace(tzinfo=NEWSROOM_TZ)) if at else now()  # naive: newsroom time
+    rows = monitor.freshness_report(session, settings, when, unit)
     if only_failing:
         rows = [r for r in rows if r["state"] in ("sleeping", "zombie") or any(c["stale"] for c in r["columns"])]
     return rows

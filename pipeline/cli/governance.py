@@ -33,7 +33,7 @@ def install(app: typer.Typer, targets: typer.Typer, items: typer.Typer) -> None:
     app.command("rescan")(rescan_command)
     for name, fn in (("status", target_status), ("changes", target_changes), ("approve", change_approve),
                      ("reject", change_reject), ("filing", target_filing), ("reconnect", target_reconnect),
-                     ("health", target_health)):
+                     ("health", target_health), ("check-tokens", target_check_tokens)):
         targets.command(name)(fn)
     items.command("deadline")(item_deadline)
 
@@ -225,6 +225,18 @@ def target_health():
         for t in rows:
             table.add_row(t.code, _when(aware(t.health_since)), (t.health_reason or "")[:100])
     out.print(table if rows else "every account's token works")
+
+
+@fails_cleanly
+def target_check_tokens():
+    """Ask every active WeChat and Weibo account whether its credentials still work; flag or clear it."""
+    results = token_health.check_tokens(get_settings())
+    table = Table("target", "token", "platform said")
+    for code, (state, detail) in results.items():
+        table.add_row(code, state, detail[:100], style="red" if state == token_health.NEEDS_RECONNECT else None)
+    out.print(table)
+    bad = sum(state == token_health.NEEDS_RECONNECT for state, _ in results.values())
+    out.print(f"{len(results)} accounts checked, {bad} need reconnect")
 
 
 # -------------------------------------------------------------------------------------- keys, rescans

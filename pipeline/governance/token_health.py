@@ -20,11 +20,17 @@ from typing import Any, TypeVar
 from sqlmodel import Session, select
 
 from connectors.base import Connector, PermanentError, RetryableError
+from connectors.wechat.client import CKWeChatClient
+from connectors.wechat.connector import AccountConfig
+from connectors.wechat.errors import to_connector_error as wechat_error
 from connectors.weibo.connector import RECONNECT_CODES as WEIBO_RECONNECT_CODES
+from connectors.weibo.connector import client_for
+from connectors.weibo.connector import to_connector_error as weibo_error
+from connectors.weibo.errors import WeiboError
 from pipeline.audit import record
 from pipeline.clock import aware, now
 from pipeline.config import Settings
-from pipeline.governance.credentials import update_secrets
+from pipeline.governance.credentials import reveal, update_secrets
 from pipeline.governance.lifecycle import publishing_refusal
 from pipeline.store.db import session_scope
 from pipeline.store.models import ChannelTarget, User
@@ -62,38 +68,31 @@ def auth_failure(channel: str, error: Exception) -> str | None:
     return f"{error}"[:1000]
 
 
-def probe(channel: str, target: Target) -> bool | None:
-    """One cheap authorised call: True when the credentials work, False when the platform says
-    they do not, None when it cannot tell (unreachable, or a channel without such a call)."""
+def probe(channel: str, target: Target) -> tuple[bool | None, str]:
+    """One cheap authorised call: (True, …) when the credentials work, (False, why) when the platform
+    refuses them, (None, why) when it cannot tell (unreachable, or a channel without such a call)."""
     try:
         if channel == Channel.weibo:
-            from connectors.weibo.connector import client_for, to_connector_error
-            from connectors.weibo.errors import WeiboError
-
             try:
                 with client_for(target) as client:
                     client.token_info()
             except WeiboError as exc:
-                raise to_connector_error(exc, effectful=False, account=target.code) from exc
-            return True
+                raise weibo_error(exc, effectful=False, account=target.code) from exc
+            return True, "get_token_info answered"
         if channel == Channel.wechat:
-            from connectors.wechat.client import CKWeChatClient
-            from connectors.wechat.connector import AccountConfig
-            from connectors.wechat.errors import to_connector_error
-
             config = AccountConfig.from_target(target)
             client = CKWeChatClient(config.appid, config.secret, api_base_url=config.api_base_url,
                                     timeout=config.timeout)
             try:
                 client.fetch_access_token()
             except Exception as exc:
-                raise to_connector_error(exc, action="stable_token", effectful=False) from exc
-            return True
-    except PermanentError:
-        return False
-    except (RetryableError, OSError):
-        return None
-    return None
+                raise wechat_error(exc, action="stable_token", effectful=False) from exc
+            return True, "stable_token answered"
+    except PermanentError as exc:
+        return False, str(exc)[:1000]
+    except (RetryableError, OSError) as exc:
+        return None, str(exc)[:1000]
+    return None, f"no token check for {channel}"
 
 
 def _registry_view(code: str) -> tuple[str, str, str | None, datetime | None] | None:
@@ -165,7 +164,7 @@ class GuardedConnector:
             if refusal:
                 raise TargetNotActive(refusal, code=f"target_{status}")
             if health == NEEDS_RECONNECT:
-                if probe(self.channel, target) is not True:
+                if probe(self.channel, target)[0] is not True:
                     when = since.isoformat(timespec="seconds") if since else "?"
                     raise NeedsReconnect(
                         f"account {target.code} needs reconnect (since {when}: {reason}); nothing was posted. "
@@ -184,6 +183,26 @@ class GuardedConnector:
         if getattr(error, "error_class", None) is not None or self.inner.classify(error) != ErrorClass.permanent:
             return error
         return PermanentError(str(error), code=getattr(error, "code", None) or getattr(error, "errcode", None))
+
+
+def check_tokens(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Ask every active WeChat and Weibo account whether its credentials still work, and flag or
+    clear it (`ck targets check-tokens`). Platform calls run outside any transaction.
+    Returns code → (ok · needs_reconnect · unknown, what the platform said)."""
+    with session_scope() as session:
+        rows = [(r.code, r.channel, r.name, reveal(r, settings)) for r in session.exec(
+            select(ChannelTarget).where(ChannelTarget.status == "active",
+                                        ChannelTarget.channel.in_([Channel.wechat.value, Channel.weibo.value]))
+            .order_by(ChannelTarget.code))]
+    results = {}
+    for code, channel, name, config in rows:
+        works, detail = probe(channel, Target(channel=channel, code=code, name=name, config=config))
+        if works is True:
+            _set_health(code, lambda s, row: mark_healthy(s, row, None, "check"))
+        elif works is False:
+            _set_health(code, lambda s, row, why=f"token check: {detail}": mark_needs_reconnect(s, row, why))
+        results[code] = ({True: OK, False: NEEDS_RECONNECT}.get(works, "unknown"), detail)
+    return results
 
 
 def needing_reconnect(session: Session) -> list[ChannelTarget]:

@@ -6,8 +6,10 @@ posting, and reconnecting (or a token that works again) brings them back."""
 import httpx
 import pytest
 from sqlmodel import select
+from typer.testing import CliRunner
 
 from connectors.sandbox.platforms import Sandbox
+from pipeline.cli.main import app as ck_app
 from pipeline.config import get_settings
 from pipeline.distribution.channels import build_connectors, runtime_target
 from pipeline.distribution.execute import deliver
@@ -119,6 +121,19 @@ def test_a_revoked_token_flags_the_account_once_and_later_deliveries_fail_withou
         [msg] = route(item_id)
         assert run(msg).state == "succeeded"
     assert len(sandbox.posts()["weibo"]) == 2
+
+
+def test_checking_every_token_flags_the_revoked_account_and_clears_it_once_it_works(weibo, api):
+    room, sandbox = weibo
+    sandbox.faults("weibo", expire_tokens=True)
+    result = CliRunner().invoke(ck_app, ["targets", "check-tokens"])
+    assert result.exit_code == 0 and "1 accounts checked, 1 need reconnect" in result.output
+    assert target().health == "needs_reconnect" and "token check" in target().health_reason
+    assert calls(sandbox, "statuses/share.json") == 0
+    sandbox.faults("weibo")
+    assert api.post("/api/v1/governance/health/check", headers=room.auth("editor")).status_code == 403
+    r = api.post("/api/v1/governance/health/check", headers=room.auth("admin"))
+    assert r.json()["cq-weibo"]["health"] == "ok" and target().health == "ok"
 
 
 def test_a_token_that_works_again_clears_the_flag_on_the_next_delivery(weibo):

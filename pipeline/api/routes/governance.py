@@ -120,6 +120,14 @@ def accounts_needing_reconnect(session: SessionDep, settings: SettingsDep, _: Cu
     return [registry.entry(session, t, settings) for t in token_health.needing_reconnect(session)]
 
 
+@router.post("/health/check")
+def check_tokens(session: SessionDep, settings: SettingsDep, _: AdminUser):
+    """Ask every active WeChat and Weibo account whether its credentials work; flag or clear it."""
+    session.commit()  # end this request's transaction: the check writes in its own, between platform calls
+    return {code: {"health": state, "detail": detail}
+            for code, (state, detail) in token_health.check_tokens(settings).items()}
+
+
 # ----------------------------------------------------------------------------------------- freshness
 
 

@@ -100,7 +100,8 @@ def _serve(settings, host: str, port: int, tokens: dict[str, str], log: Console)
 
     log.print(f"\nCentral Kitchen is serving at http://{host}:{port}  (API docs: /api/v1/docs, sites: /sites/cq-portal/)")
     log.print(f"[bold]newsroom console: http://{host}:{port}/console/[/bold]")
-    log.print(f"demo logins, every one with the password [bold]{PASSWORD}[/bold] (districts too: yz-editor, jb-signer …):")
+    log.print(f"demo logins, every one with the password [bold]{PASSWORD}[/bold] "
+              "(districts too: yz-editor, jb-signer …):")
     shown = ("editor", "reviewer1", "reviewer2", "signer", "admin")
     logins = Table("login", "role", "who")
     for name, role, _, display in PEOPLE:
@@ -110,5 +111,6 @@ def _serve(settings, host: str, port: int, tokens: dict[str, str], log: Console)
     log.print("demo API tokens (Authorization: Bearer …):")
     for name in shown:
         log.print(f"  {name:10} {tokens[name]}", soft_wrap=True)
-    log.print("Sign in as editor to write, reviewer1 → reviewer2 → signer to review, admin to replay. Ctrl-C stops the demo.")
+    log.print("Sign in as editor to write, reviewer1 → reviewer2 → signer to review, admin to replay. "
+              "Ctrl-C stops the demo.")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -53,8 +53,10 @@ class ConsoleRoute(APIRoute):
             try:
                 return await handler(request)
             except SignInRequired as exc:
-                if wants_json(request) or request.method != "GET":
+                if wants_json(request):
                     return JSONResponse({"detail": exc.detail}, status_code=401)
+                if request.method != "GET":  # a form sent after the session ended: sign in, then start again
+                    return redirect(f"{PREFIX}/login")
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return redirect(f"{PREFIX}/login?next={quote(target)}")
             except CKError as exc:

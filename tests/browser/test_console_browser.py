@@ -140,7 +140,8 @@ def test_a_wechat_failure_shows_red_a_replay_turns_it_green_and_a_takedown_remov
     kitchen = console.kitchen
     kitchen.sandbox.faults("wechat", error_rate=1.0, codes=[48001], only_paths=["/cgi-bin/draft/add"])
     first = kitchen.sign_off()
-    second = kitchen.sign_off(title="重庆市人民政府办公厅关于做好2026年冬季供暖保障工作的通知", doc_no="渝府办发〔2026〕3号")
+    second = kitchen.sign_off(title="重庆市人民政府办公厅关于做好2026年冬季供暖保障工作的通知",
+                              doc_no="渝府办发〔2026〕3号")
     kitchen.workers.start()
 
     sign_in(page, "admin")

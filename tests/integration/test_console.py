@@ -194,6 +194,8 @@ def test_sign_out_ends_the_session_and_old_or_stale_sessions_are_refused(browser
     r = browser.post("/console/logout")
     assert r.status_code == 303 and r.headers["location"] == "/console/login"
     assert browser.get("/console/items", follow_redirects=False).status_code == 303
+    r = browser.post("/console/items/new", item_form())  # a form sent after signing out
+    assert r.status_code == 303 and r.headers["location"] == "/console/login"
 
     with session_scope() as session:
         uid = get_user(session, "editor").id
@@ -275,7 +277,8 @@ def test_an_item_written_in_the_console_passes_three_reviewers_and_is_announced(
         item = session.get(Item, item_id)
         assert item.status == "approved" and item.canonical_url
         assert session.exec(select(OutboxEntry).where(OutboxEntry.item_id == item_id)).first() is not None
-        decisions = [(e.action, e.actor_id) for e in session.exec(select(AuditEntry).where(AuditEntry.item_id == item_id))]
+        audit = session.exec(select(AuditEntry).where(AuditEntry.item_id == item_id))
+        decisions = [(e.action, e.actor_id) for e in audit]
         reviewers = {get_user(session, n).id for n in ("reviewer1", "reviewer2", "signer")}
     assert sorted(who for action, who in decisions if action == "review.approve") == sorted(reviewers)
 
@@ -314,7 +317,8 @@ def test_the_live_weibo_count_follows_what_is_typed(browser):
     browser.get("/console/items/new")
     headers = {"Accept": "application/json", "X-CSRF-Token": browser.token}
     short = browser.http.post("/console/preview/weibo", headers=headers,
-                              data={"title": "社区食堂开张", "summary": "老人八折", "body": "<p>正文</p>", "kind": "news"}).json()
+                              data={"title": "社区食堂开张", "summary": "老人八折", "body": "<p>正文</p>",
+                                    "kind": "news"}).json()
     assert short["fits"] and short["limit"] == 140 and "【社区食堂开张】老人八折" in short["text"]
     assert short["length"] == len("【社区食堂开张】老人八折 ") + 20
     long = browser.http.post("/console/preview/weibo", headers=headers,
@@ -352,7 +356,8 @@ def test_takedown_needs_a_reason_a_confirmation_and_the_right_role(browser):
     browser.sign_in("editor")
     page = browser.get(f"/console/items/{item_id}").text
     assert "撤稿理由" not in page
-    assert browser.post(f"/console/items/{item_id}/takedown", {"reason": "文件已废止", "confirm": "yes"}).status_code == 403
+    r = browser.post(f"/console/items/{item_id}/takedown", {"reason": "文件已废止", "confirm": "yes"})
+    assert r.status_code == 403
 
     browser.sign_in("signer")
     assert "撤稿理由" in browser.get(f"/console/items/{item_id}").text
@@ -399,3 +404,14 @@ def test_ck_users_passwd_sets_a_password_from_stdin(settings, room):
         assert authenticate(session, "reviewer2", "一个新的好密码-2026") is not None
         assert authenticate(session, "reviewer2", PASSWORD) is None
         assert session.exec(select(User).where(User.name == "reviewer2")).one().password_hash.startswith("$argon2id$")
+
+
+def test_the_failures_list_keeps_its_filters(browser):
+    browser.sign_in("admin")
+    page = browser.get("/console/failures?channel=wechat&state=dead&since=2026-01-01T08:00").text
+    assert 'value="wechat" selected' in page and 'value="2026-01-01T08:00"' in page
+    assert re.search(r'id="f-state-dead" name="state" value="dead" checked', page)
+    assert not re.search(r'id="f-state-failed" name="state" value="failed" checked', page)
+    assert "没有符合条件的失败分发" in page
+    r = browser.get("/console/failures?since=yesterday")
+    assert r.status_code == 422 and "yesterday" in r.text

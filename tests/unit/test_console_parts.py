@@ -26,7 +26,8 @@ def test_an_unchanged_revision_has_no_diff():
 
 def test_changed_fields_and_body_lines_are_diffed_character_by_character():
     old = revision()
-    new = revision(number=2, doc_no="渝府办发〔2026〕4号", body_html="<p>各区县：</p><p>请认真做好供暖。</p><p>特此通知。</p><p>附件：名单</p>")
+    new = revision(number=2, doc_no="渝府办发〔2026〕4号",
+                   body_html="<p>各区县：</p><p>请认真做好供暖。</p><p>特此通知。</p><p>附件：名单</p>")
     diff = {d.label: d for d in revision_diff(old, new)}
     assert set(diff) == {"文号", "正文"}
     assert diff["文号"].lines[0].segments == [("same", "渝府办发〔2026〕"), ("del", "3"), ("ins", "4"), ("same", "号")]
@@ -106,14 +107,16 @@ def test_a_revision_sends_only_what_changed():
     current = ItemPublic.model_validate({
         "id": 1, "status": "draft", "review_level": None, "review_level_name": None, "revision": 1,
         "approved_revision": None, "published_revision": None, "kind": "news", "unit": "cq", "index_no": "x",
-        "title": "标题", "subtitle": None, "summary": "", "body": "<p>正文</p>", "language": "zh-CN", "issuer": "办公厅",
+        "title": "标题", "subtitle": None, "summary": "", "body": "<p>正文</p>", "language": "zh-CN",
+        "issuer": "办公厅",
         "doc_no": None, "written_date": "2026-11-02", "published_at": None, "publish_at": None, "keywords": [],
         "topic_category": None, "columns": [], "targets": None, "cover": None, "canonical_url": None,
         "interprets": None, "interpretations": [], "republished_from": None, "correction_note": None,
         "rejection_reason": None, "author": "editor", "created_at": "2026-11-02T00:00:00Z",
         "updated_at": "2026-11-02T00:00:00Z", "reviews": []})
-    same = read_fields(form(("title", "标题"), ("kind", "news"), ("body", "<p>正文</p>"), ("written_date", "2026-11-02"),
-                            ("targets", "cq-portal"), ("targets", "cq-wechat")), DEFAULTS)
+    fields = form(("title", "标题"), ("kind", "news"), ("body", "<p>正文</p>"), ("written_date", "2026-11-02"),
+                  ("targets", "cq-portal"), ("targets", "cq-wechat"))
+    same = read_fields(fields, DEFAULTS)
     with pytest.raises(Invalid, match="没有任何修改"):
         to_update(same, current)
     changed = to_update(same | {"summary": "新摘要", "targets": ["cq-portal"]}, current)

@@ -3,8 +3,9 @@ list with replay for one delivery or a selection. Replay and takedown reuse the 
 functions, which write the audit log."""
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlmodel import select
 
 from pipeline.api.deps import SessionDep, SettingsDep
@@ -54,7 +55,8 @@ def _since(value: str | None) -> datetime | None:
 
 @router.get("/failures")
 def failures(request: Request, session: SessionDep, user: ConsoleUser, channel: str | None = None,
-             target: str | None = None, since: str | None = None, state: list[str] | None = None):
+             target: str | None = None, since: str | None = None,
+             state: Annotated[list[str] | None, Query()] = None):
     states = [s for s in (state or FAILED_STATES) if s in STATE]
     query = select(Delivery).where(Delivery.state.in_(states))
     if channel in CHANNEL:

@@ -10,15 +10,22 @@ from pipeline.audit import entries
 from pipeline.clock import local
 from pipeline.config import Settings
 from pipeline.console import labels
+from pipeline.console.forms import read_fields, to_create, to_update
 from pipeline.console.gate_marks import marked_fields
 from pipeline.console.pages import PREFIX, ConsoleRoute, redirect, render
 from pipeline.console.previews import channel_previews, live_weibo
-from pipeline.console.forms import read_fields, to_create, to_update
 from pipeline.console.sessions import CheckedForm, ConsoleUser, flash
 from pipeline.distribution.takedown import take_down
 from pipeline.errors import CKError, GateRefused, Invalid
 from pipeline.items.public import item_public
-from pipeline.items.service import REVISABLE, create_item, get_item, get_revision, list_items, revise_item
+from pipeline.items.service import (
+    REVISABLE,
+    create_item,
+    get_item,
+    get_revision,
+    list_items,
+    revise_item,
+)
 from pipeline.media.upload import MAX_IMAGE_BYTES, store_image
 from pipeline.org.roles import TAKEDOWN_ROLES, WRITERS
 from pipeline.org.units import ancestors

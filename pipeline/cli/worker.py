@@ -26,8 +26,11 @@ def _serve_health(settings, heartbeat: bool) -> None:
     if settings.metrics_port is None:
         return
     from pipeline.observability.health import HEARTBEAT, Health
+    from pipeline.observability.metrics import export_heartbeat
     from pipeline.observability.server import HealthServer
 
+    if heartbeat:
+        export_heartbeat(HEARTBEAT.age)
     health = Health(settings.database_url, settings.kafka_bootstrap, heartbeat=HEARTBEAT if heartbeat else None,
                     stall_seconds=settings.health_stall_seconds)
     server = HealthServer(settings.metrics_host, settings.metrics_port, health).start()

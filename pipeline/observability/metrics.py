@@ -13,7 +13,7 @@ Two kinds, kept apart so that summing over processes never counts anything twice
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -46,7 +46,6 @@ PLATFORM_ERRORS = Counter(
 ROUTED = Counter("ck_routed_deliveries", "Deliveries the router emitted to ck.deliver.<channel>", ["channel"])
 RELAYED = Counter("ck_outbox_relayed", "Outbox rows this process sent to Kafka")
 RELAY_FAILURES = Counter("ck_outbox_relay_failures", "Relay batches that failed (database or broker away)")
-HEARTBEAT_AGE = Gauge("ck_worker_heartbeat_age_seconds", "Seconds since this worker's event loop last ticked")
 
 
 def record_outcome(channel: str, state: str, *, skipped: bool = False, retry: bool = False,
@@ -60,6 +59,11 @@ def record_outcome(channel: str, state: str, *, skipped: bool = False, retry: bo
         PLATFORM_ERRORS.labels(channel, error_class, "" if error_code is None else str(error_code)).inc()
     if state == "succeeded" and announced_at is not None and not skipped:
         DELIVERY_LATENCY.labels(channel).observe(max(0.0, (now() - aware(announced_at)).total_seconds()))
+
+
+def export_heartbeat(age: Callable[[], float]) -> None:
+    """In a worker process (once): `ck_worker_heartbeat_age_seconds`, read from its heartbeat."""
+    Gauge("ck_worker_heartbeat_age_seconds", "Seconds since this worker's event loop last ticked").set_function(age)
 
 
 def record_dead_letter(source: str) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from pipeline.audit import record
-from pipeline.clock import now
+from pipeline.clock import aware, now
 from pipeline.config import Settings
 from pipeline.errors import Conflict, Forbidden, Invalid, NotFound
 from pipeline.governance.credentials import secret_names
@@ -147,8 +147,8 @@ def change_public(session: Session, change: RegistryChange) -> dict:
     name = lambda uid: session.get(User, uid).name if uid else None  # noqa: E731
     return dict(id=change.id, target=session.get(ChannelTarget, change.target_id).code,
                 from_status=change.from_status, to_status=change.to_status, reason=change.reason,
-                filing=change.filing, requested_by=name(change.requested_by), requested_at=change.requested_at,
-                decision=change.decision, decided_by=name(change.decided_by), decided_at=change.decided_at,
+                filing=change.filing, requested_by=name(change.requested_by), requested_at=aware(change.requested_at),
+                decision=change.decision, decided_by=name(change.decided_by), decided_at=aware(change.decided_at),
                 comment=change.comment)
 
 
@@ -157,11 +157,11 @@ def entry(session: Session, row: ChannelTarget, settings: Settings) -> dict:
     pending = session.exec(select(RegistryChange.id).where(RegistryChange.target_id == row.id,
                                                            RegistryChange.decision == "pending"))
     return dict(code=row.code, channel=row.channel, unit=session.get(Unit, row.unit_id).code, name=row.name,
-                status=row.status, status_changed_at=row.status_changed_at, is_default=row.is_default,
+                status=row.status, status_changed_at=aware(row.status_changed_at), is_default=row.is_default,
                 responsible_person=row.responsible_person, filing_no=row.filing_no,
                 filing_approver=row.filing_approver, filing_date=row.filing_date,
                 missing_for_active=activation_problems(row.responsible_person, row.filing_no, row.filing_approver,
                                                        row.filing_date),
-                health=row.health, health_reason=row.health_reason, health_since=row.health_since,
+                health=row.health, health_reason=row.health_reason, health_since=aware(row.health_since),
                 credentials=secret_names(row, settings), config=public_config(row.config),
                 pending_changes=list(pending))

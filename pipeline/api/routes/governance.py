@@ -4,11 +4,11 @@ report, rescan findings with one-click takedown, and the emergency items waiting
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from sqlmodel import select
 
 from pipeline.api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
-from pipeline.clock import NEWSROOM_TZ, now
+from pipeline.clock import NEWSROOM_TZ, aware, now
 from pipeline.errors import Forbidden
 from pipeline.governance import fastlane, monitor, quarterly, registry, rescan, token_health
 from pipeline.items.public import item_public
@@ -45,6 +45,7 @@ def _signer(user: CurrentUser) -> User:
 
 
 SignerUser = Annotated[User, Depends(_signer)]
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]  # what the databases can hold
 
 
 # ------------------------------------------------------------------------------------------ registry
@@ -94,14 +95,14 @@ def registry_changes(session: SessionDep, _: CurrentUser, decision: str | None =
 
 
 @router.post("/registry-changes/{change_id}/approve", response_model=RegistryChangePublic)
-def registry_approve(change_id: int, body: Decision, session: SessionDep, user: AdminUser):
+def registry_approve(change_id: Id, body: Decision, session: SessionDep, user: AdminUser):
     change = registry.decide(session, user, change_id, True, body.comment)
     session.commit()
     return registry.change_public(session, change)
 
 
 @router.post("/registry-changes/{change_id}/reject", response_model=RegistryChangePublic)
-def registry_reject(change_id: int, body: Decision, session: SessionDep, user: AdminUser):
+def registry_reject(change_id: Id, body: Decision, session: SessionDep, user: AdminUser):
     change = registry.decide(session, user, change_id, False, body.comment)
     session.commit()
     return registry.change_public(session, change)
@@ -159,14 +160,14 @@ def deadlines(session: SessionDep, _: CurrentUser, unit: str | None = None,
 
 
 @router.get("/items/{item_id}/deadline", response_model=ItemDeadline | None)
-def item_deadline(item_id: int, session: SessionDep, _: CurrentUser):
+def item_deadline(item_id: Id, session: SessionDep, _: CurrentUser):
     get_item(session, item_id)
     rows = monitor.item_deadlines(session, now(), item_id=item_id)
     return rows[0] if rows else None
 
 
 @router.put("/items/{item_id}/deadline", response_model=ItemDeadline)
-def set_item_deadline(item_id: int, body: Obligation, session: SessionDep, user: CurrentUser):
+def set_item_deadline(item_id: Id, body: Obligation, session: SessionDep, user: CurrentUser):
     item = get_item(session, item_id)
     if user.role != Role.admin and user.unit_id != item.unit_id:
         raise Forbidden("only the item's unit or an admin sets its deadline")
@@ -193,18 +194,19 @@ def _finding_public(session, f: RescanFinding) -> FindingPublic:
     title = session.exec(select(ItemRevision.title).where(ItemRevision.item_id == f.item_id,
                                                           ItemRevision.number == f.revision)).one()
     return FindingPublic(id=f.id, item=f.item_id, title=title, revision=f.revision, rule=f.rule, field=f.field,
-                         start=f.start, end=f.end, text=f.text, message=f.message, found_at=f.found_at,
+                         start=f.start, end=f.end, text=f.text, message=f.message, found_at=aware(f.found_at),
                          status=f.status, resolved_by=session.get(User, f.resolved_by).name if f.resolved_by else None,
-                         resolved_at=f.resolved_at, note=f.note)
+                         resolved_at=aware(f.resolved_at), note=f.note)
 
 
 @router.get("/findings", response_model=list[FindingPublic])
-def findings(session: SessionDep, _: SignerUser, status: str | None = "open", item: int | None = None):
+def findings(session: SessionDep, _: SignerUser, status: str | None = "open",
+             item: int | None = Query(None, ge=1, le=2**63 - 1)):
     return [_finding_public(session, f) for f in rescan.findings(session, status or None, item)]
 
 
 @router.post("/findings/{finding_id}/takedown", response_model=ItemPublic)
-def finding_takedown(finding_id: int, body: FindingTakedown, session: SessionDep, settings: SettingsDep,
+def finding_takedown(finding_id: Id, body: FindingTakedown, session: SessionDep, settings: SettingsDep,
                      user: SignerUser):
     """One click: the item is withdrawn from every channel (撤稿) and its open findings closed."""
     item = rescan.take_down_for(session, user, finding_id, body.reason, settings, now())
@@ -213,7 +215,7 @@ def finding_takedown(finding_id: int, body: FindingTakedown, session: SessionDep
 
 
 @router.post("/findings/{finding_id}/dismiss", response_model=FindingPublic)
-def finding_dismiss(finding_id: int, body: Decision, session: SessionDep, user: SignerUser):
+def finding_dismiss(finding_id: Id, body: Decision, session: SessionDep, user: SignerUser):
     row = rescan.dismiss(session, user, finding_id, body.comment, now())
     session.commit()
     return _finding_public(session, row)

@@ -54,7 +54,7 @@ def _units_balanced(partitions: int, per_partition: int) -> list[str]:
 
 
 def run_one(bootstrap: str, sandbox, database_url: str | None, partitions: int, workers: int, deliveries: int,
-            latency_ms: int, work: Path) -> dict:
+            latency_ms: int, work: Path, deliver_batch: int | None = None) -> dict:
     from sqlmodel import select
 
     from pipeline.config import get_settings
@@ -70,12 +70,16 @@ def run_one(bootstrap: str, sandbox, database_url: str | None, partitions: int, 
     from tests.factories import seed_newsroom
     from tests.fixtures.kitchen import FAST, Kitchen, Workers, wait_until
 
-    run = work / f"p{partitions}-w{workers}-l{latency_ms}"
+    run = work / f"p{partitions}-w{workers}-l{latency_ms}-b{deliver_batch}"
     run.mkdir()
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     os.environ.update({"CK_DATABASE_URL": database_url or f"sqlite:///{run / 'ck.db'}", "CK_DATA_DIR": str(run / "var"),
                        "CK_KAFKA_BOOTSTRAP": bootstrap, "CK_KAFKA_TOPIC_PREFIX": prefix,
                        "CK_KAFKA_PARTITIONS": str(partitions), "CK_ACCOUNTS_PER_PLATFORM": "0", **FAST})
+    if deliver_batch:  # deliveries one channel agent runs at once, where the agents support it
+        os.environ["CK_DELIVER_BATCH"] = str(deliver_batch)
+    else:
+        os.environ.pop("CK_DELIVER_BATCH", None)
     get_settings.cache_clear()
     if database_url:
         _empty_postgres(database_url)
@@ -116,11 +120,13 @@ def run_one(bootstrap: str, sandbox, database_url: str | None, partitions: int, 
     wait_until(lambda: done() == len(messages), 1800, "every delivery", interval=0.05)
     seconds = time.monotonic() - started
     cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
+    load = os.getloadavg()[0]  # other work on the machine slows every figure
     producer.close()
     kitchen.workers.stop_all()
     return {"partitions": partitions, "workers": workers, "latency_ms": latency_ms, "deliveries": len(messages),
             "seconds": round(seconds, 2), "per_second": round(len(messages) / seconds, 1),
-            "worker_cpu_per_second": round(cpu / seconds, 2),
+            "worker_cpu_per_second": round(cpu / seconds, 2), "deliver_batch": deliver_batch,
+            "load_average": round(load, 1),
             "database": "postgresql" if database_url else "sqlite"}
 
 
@@ -139,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, nargs="+", default=[0, 50])
     parser.add_argument("--partitions", type=int, nargs="+", default=[1, 6])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--deliver-batch", type=int, nargs="+", default=[0],
+                        help="CK_DELIVER_BATCH values to try (0: leave the setting alone)")
     parser.add_argument("--database-url", default=None, help="PostgreSQL to use (emptied per run); default SQLite")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -156,16 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = Sandbox(["cq"], apps=["bench"]).start()
     results = []
     try:
-        print(f"{'db':10} {'latency':>8} {'partitions':>10} {'workers':>7} {'deliveries':>10} {'seconds':>8} "
-              f"{'per s':>7} {'worker cpu/s':>12}", flush=True)
+        print(f"{'db':10} {'latency':>8} {'batch':>5} {'partitions':>10} {'workers':>7} {'deliveries':>10} "
+              f"{'seconds':>8} {'per s':>7} {'worker cpu/s':>12} {'load':>5}", flush=True)
         for latency in args.latency_ms:
-            for partitions in args.partitions:
-                for workers in args.workers:
-                    r = run_one(bootstrap, sandbox, args.database_url, partitions, workers, args.deliveries,
-                                latency, work)
-                    results.append(r)
-                    print(f"{r['database']:10} {latency:>6}ms {partitions:>10} {workers:>7} {r['deliveries']:>10} "
-                          f"{r['seconds']:>8} {r['per_second']:>7} {r['worker_cpu_per_second']:>12}", flush=True)
+            for batch in args.deliver_batch:
+                for partitions in args.partitions:
+                    for workers in args.workers:
+                        r = run_one(bootstrap, sandbox, args.database_url, partitions, workers, args.deliveries,
+                                    latency, work, batch or None)
+                        results.append(r)
+                        print(f"{r['database']:10} {latency:>6}ms {batch or '-':>5} {partitions:>10} {workers:>7} "
+                              f"{r['deliveries']:>10} {r['seconds']:>8} {r['per_second']:>7} "
+                              f"{r['worker_cpu_per_second']:>12} {r['load_average']:>5}", flush=True)
     finally:
         sandbox.stop()
         if broker:

@@ -37,8 +37,8 @@ DELIVERY_LATENCY = Histogram(
     "ck_delivery_latency_seconds", "From the moment an item event was due (sign-off, scheduled time or replay) "
     "to its delivery succeeding on the platform, per channel", ["channel"], buckets=LATENCY_BUCKETS)
 RETRIES = Counter("ck_delivery_retries", "Deliveries sent to ck.retry.<channel> for another attempt", ["channel"])
-DEAD_LETTERS = Counter("ck_dead_letters", "Messages written to ck.dead-letter by this process, by the agent "
-                       "that gave up (router or a channel)", ["source"])
+DEAD_LETTERS = Counter("ck_dead_letters", "Messages written to ck.dead-letter by this process, by the topic "
+                       "they came from (ck.items, ck.deliver.<channel>, ck.retry.<channel>)", ["source"])
 PLATFORM_ERRORS = Counter(
     "ck_platform_errors", "Errors from platform calls, by channel, error class (retryable, "
     "permanent, unknown) and the platform's own code (errcode / error_code / HTTP status)",

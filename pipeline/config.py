@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     retry_after_cap_seconds: float | None = None  # cap a platform's own Retry-After (tests, impatient sites)
     remote_poll_seconds: float = 3.0  # how soon to ask again about a platform job still running
     relay_batch: int = 500
+    deliver_batch: int = Field(16, ge=1)  # deliveries one channel agent runs at once (1: one after another)
     relay_idle_seconds: float = 0.05
     # Governance (README "Governance"): protected credentials, the account registry, freshness and rescans.
     secret_key: SecretStr | None = None  # Fernet key(s), comma-separated, newest first; else secret_key_file

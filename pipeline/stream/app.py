@@ -5,13 +5,15 @@ blocking platform clients).
 Known faust traps handled here (see deploy/README and ../shared/standards/KAFKA.md):
 - faust acks a message even when the agent raises, so every agent catches per-event errors,
   and forwards the message to retry or dead letter, awaiting the send;
-- `concurrency=1` everywhere; scale by partitions and processes;
-- nothing blocking on the event loop: database and connectors run in `asyncio.to_thread`.
+- `concurrency=1` everywhere; scale by partitions and processes; a channel agent takes its messages
+  in batches and runs the deliveries of a batch side by side, acking the batch when all are done;
+- nothing blocking on the event loop: database and connectors run in threads.
 """
 
 import asyncio
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import faust
@@ -45,6 +47,7 @@ ROUTER = "router"
 RELAY = "relay"
 ALL_ROLES = [ROUTER, RELAY, *(c.value for c in Channel)]
 UNEXPECTED_RETRY_SECONDS = 5.0
+DELIVER_BATCH_WITHIN = 0.01  # seconds a partial batch waits for more before it starts
 
 
 def _plan(event: ItemEvent) -> tuple[list[DeliverMessage], set[int]]:
@@ -202,15 +205,16 @@ def _channel_agents(app, settings, channel, connector, build_target, topic, send
                      f" ({outcome.skipped})" if outcome.skipped else "")
             return outcome
 
-    async def handle(event) -> None:
+    batch = settings.deliver_batch  # CK_DELIVER_BATCH
+    pool = ThreadPoolExecutor(batch, thread_name_prefix=f"deliver-{channel.value}{lane}")
+
+    async def handle(event, msg: DeliverMessage | EventDecodeError) -> None:
         raw, key = event.value, event.key
-        try:
-            msg = DeliverMessage.from_bytes(raw)
-        except EventDecodeError as exc:
-            await dead_letter(source, key, raw, str(exc))
+        if isinstance(msg, EventDecodeError):
+            await dead_letter(source, key, raw, str(msg))
             return
         try:
-            outcome = await asyncio.to_thread(deliver_logged, msg)
+            outcome = await asyncio.get_running_loop().run_in_executor(pool, deliver_logged, msg)
         except Exception as exc:  # e.g. the database is away: try the same message again later
             log.exception("delivery %s failed unexpectedly", msg.delivery_id)
             metrics.record_outcome(channel.value, "error")
@@ -232,13 +236,28 @@ def _channel_agents(app, settings, channel, connector, build_target, topic, send
         if outcome.dead_letter:
             await dead_letter(source, key, raw, outcome.dead_letter, delivery_id=msg.delivery_id)
 
-    @app.agent(deliver_to, concurrency=1, name=f"deliver-{channel.value}{lane}")
-    async def deliver_agent(stream):
-        async for event in stream.events():
+    async def handle_in_order(lane_events: list) -> None:
+        for event, msg in lane_events:
             try:
-                await handle(event)
+                await handle(event, msg)
             except Exception:  # never let one message stop the agent
                 log.exception("agent %s: message dropped to the sweeper", channel.value)
+
+    @app.agent(deliver_to, concurrency=1, name=f"deliver-{channel.value}{lane}")
+    async def deliver_agent(stream):
+        """Up to `batch` deliveries at once: one lane per item keeps each item's publish,
+        correct and takedown in order; the batch is acked (and its offsets committed) only after
+        every delivery in it has finished, so a worker killed mid-batch gets the batch again."""
+        async for events in stream.take_events(batch, within=DELIVER_BATCH_WITHIN):
+            lanes: dict[object, list] = {}
+            for event in events:
+                try:
+                    msg = DeliverMessage.from_bytes(event.value)
+                except EventDecodeError as exc:
+                    msg = exc
+                lane_key = msg.item_id if isinstance(msg, DeliverMessage) else id(event)
+                lanes.setdefault(lane_key, []).append((event, msg))
+            await asyncio.gather(*(handle_in_order(lane_events) for lane_events in lanes.values()))
 
     async def forward_when_due(key: bytes | None, raw: bytes, msg: DeliverMessage) -> None:
         delay = (msg.not_before - now()).total_seconds() if msg.not_before else 0

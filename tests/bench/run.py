@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,7 @@ CHANNEL_ROLES = ("portal", "wechat", "weibo", "appfeed")
 REALISTIC = {"wechat": 200, "weibo": 120, "webhooks": 50}  # ms per platform call: 50–200 ms
 TARGETS = {"deliveries_per_s": 1000, "share_of_bare_relay": 0.25, "times_sequential": 20,
            "p99_all_channels_ms_at_50_per_s": 1000, "skew_p99_ms": 250}
+DEFAULT_BATCH = 16  # CK_DELIVER_BATCH, the default of pipeline.config
 FAST = {"CK_RETRY_BASE_SECONDS": "0.2", "CK_RETRY_CAP_SECONDS": "2", "CK_RETRY_AFTER_CAP_SECONDS": "2",
         "CK_REMOTE_POLL_SECONDS": "0.5"}
 
@@ -55,10 +57,10 @@ class Bench:
         self.root, self.bootstrap, self.broker, self.units = root, bootstrap, broker, units
         self.templates: dict[int, Path] = {}
 
-    def use(self, db: Path, data_dir: Path, prefix: str = "") -> dict[str, str]:
+    def use(self, db: Path, data_dir: Path, prefix: str = "", extra: dict | None = None) -> dict[str, str]:
         """Point this process (and the workers it starts) at one scenario's store and topics."""
         env = {"CK_DATABASE_URL": f"sqlite:///{db}", "CK_DATA_DIR": str(data_dir), "CK_KAFKA_BOOTSTRAP": self.bootstrap,
-               "CK_KAFKA_TOPIC_PREFIX": prefix, **FAST}
+               "CK_KAFKA_TOPIC_PREFIX": prefix, "CK_DELIVER_BATCH": str(DEFAULT_BATCH), **FAST, **(extra or {})}
         os.environ.update(env)
         get_settings.cache_clear()
         return dict(os.environ)
@@ -78,7 +80,8 @@ class Bench:
         return self.templates[count]
 
     def scenario(self, name: str, count: int, *, latency: dict | None = None, channel_workers: int = 1,
-                 rate: float | None = None, timeout: float = 900, keep_topics: bool = False) -> dict:
+                 rate: float | None = None, timeout: float = 900, keep_topics: bool = False,
+                 env: dict | None = None) -> dict:
         """Sign off `count` items and wait until every one is delivered on all four channels.
 
         `rate` None: sign everything off first, then start the workers (a backlog: throughput).
@@ -89,7 +92,8 @@ class Bench:
         sdir.mkdir()
         db = sdir / "ck.db"
         newsroom.copy_template(self.template(count), db)
-        env = self.use(db, sdir / "var", prefix=f"bench-{uuid.uuid4().hex[:8]}.")
+        extra = env
+        env = self.use(db, sdir / "var", prefix=f"bench-{uuid.uuid4().hex[:8]}.", extra=extra)
         ensure_topics(self.bootstrap)
         platforms, urls = start_platforms(sdir, self.units)
         memory = PeakMemory().start()
@@ -130,6 +134,7 @@ class Bench:
             finished = _wait_delivered(4 * count, timeout)
             result = figures(count) | {"name": name, "latency_ms_per_call": latency or {}, "channel_workers":
                                        channel_workers, "paced_items_per_s": rate, "finished": finished,
+                                       "deliver_batch": int(env["CK_DELIVER_BATCH"]),
                                        "ledger": ledger_counts(), "at_platforms": at_platforms(urls)}
             result["sign_off_per_s"] = round(count / sign_off_s, 1) if sign_off_s else None
             if keep_topics:
@@ -278,6 +283,11 @@ def scaling(results: dict) -> dict:
     two = s.get("backlog-0ms-2w")
     if small and two:
         out["deliveries_per_s_2w_over_1w"] = _ratio(two["deliveries_per_s"], small["deliveries_per_s"])
+    for label, batched, one in (("0ms", small, s.get("backlog-0ms-1w-batch1")),
+                                ("latency", s.get("backlog-latency-1w"), s.get("backlog-latency-1w-batch1"))):
+        if batched and one:
+            out[f"deliveries_per_s_batch{batched['deliver_batch']}_over_batch1_{label}"] = _ratio(
+                batched["deliveries_per_s"], one["deliveries_per_s"])
     return out
 
 
@@ -294,6 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "latest.json")
     parser.add_argument("--keep", action="store_true", help="keep the working folder (stores, worker logs)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop workers, emulators and broker on the way out
 
     work = Path(tempfile.mkdtemp(prefix="ck-bench-"))
     bootstrap = os.environ.get("CK_KAFKA_BOOTSTRAP")
@@ -307,8 +318,12 @@ def main(argv: list[str] | None = None) -> None:
     plan = {
         "backlog-0ms-1w": dict(count=args.items),
         "backlog-0ms-2w": dict(count=args.items, channel_workers=2),
+        # the channel agents as they were: one delivery after another (CK_DELIVER_BATCH=1)
+        "backlog-0ms-1w-batch1": dict(count=min(args.items, 300), env={"CK_DELIVER_BATCH": "1"}),
         "paced-50-0ms": dict(count=paced, rate=50.0),
         "backlog-latency-1w": dict(count=args.latency_items, latency=REALISTIC),
+        "backlog-latency-1w-batch1": dict(count=min(args.latency_items, 40), latency=REALISTIC,
+                                          env={"CK_DELIVER_BATCH": "1"}),
         "paced-50-latency": dict(count=paced, rate=50.0, latency=REALISTIC, timeout=300),
     }
     if args.large:

@@ -74,8 +74,8 @@ def load_board(session: Session, limit: int = BOARD_ITEMS) -> Board:
                                                                                        Delivery.target_code)
     rows = list(session.exec(select(Delivery).where(Delivery.id.in_(latest)))) if ids else []
     codes = {d.target_code for d in rows}
-    names = dict(session.exec(select(ChannelTarget.code, ChannelTarget.name).where(ChannelTarget.code.in_(codes)))
-                 ) if codes else {}
+    query = select(ChannelTarget.code, ChannelTarget.name).where(ChannelTarget.code.in_(codes))
+    names = {code: name for code, name in session.exec(query)} if codes else {}
     channel_of = {d.target_code: d.channel for d in rows}
     targets = sorted((BoardTarget(code, names.get(code, code), channel_of[code]) for code in codes),
                      key=lambda t: (CHANNEL_ORDER.index(t.channel) if t.channel in CHANNEL_ORDER else 9, t.code))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from connectors.sandbox.server import ServerThread
 from pipeline.config import get_settings
@@ -66,7 +67,10 @@ def console(kitchen):
 def page(chromium, console):
     context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
                                    timezone_id="Asia/Shanghai", base_url=console.url)
-    context.set_default_timeout(15_000)
+    # upper bounds for waits on page state, generous for a loaded 2-core CI machine (never a sleep)
+    context.set_default_timeout(30_000)
+    context.set_default_navigation_timeout(60_000)
+    expect.set_options(timeout=30_000)
     page = context.new_page()
     yield page
     context.close()

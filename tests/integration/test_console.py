@@ -415,3 +415,56 @@ def test_the_failures_list_keeps_its_filters(browser):
     assert "没有符合条件的失败分发" in page
     r = browser.get("/console/failures?since=yesterday")
     assert r.status_code == 422 and "yesterday" in r.text
+
+
+def _signed_off_with_ledger(browser: Browser) -> int:
+    """An item taken through the console, its outbox event planned into ledger rows by the router's own
+    function (what the router agent does with it off Kafka), and the WeChat row failed by its state machine."""
+    from pipeline.distribution import ledger
+    from pipeline.distribution.routing import plan_deliveries
+    from pipeline.store.models import Delivery
+    from schemas.delivery import DeliveryState
+    from schemas.events import ItemEvent
+
+    browser.sign_in("editor")
+    item_id = create_item(browser)
+    browser.post(f"/console/items/{item_id}/submit")
+    for who in ("reviewer1", "reviewer2", "signer"):
+        browser.sign_in(who)
+        browser.get(f"/console/review/{item_id}")
+        assert browser.post(f"/console/review/{item_id}", {"decision": "approve"}).status_code == 303
+    with session_scope() as session:
+        entry = session.exec(select(OutboxEntry).where(OutboxEntry.item_id == item_id)).one()
+        assert len(plan_deliveries(session, ItemEvent.from_bytes(entry.payload.encode()))) == 4
+    with session_scope() as session:
+        row = session.exec(select(Delivery).where(Delivery.item_id == item_id, Delivery.channel == "wechat")).one()
+        assert ledger.claim(session, row, DeliveryState.pending.value)
+        ledger.move(session, row, DeliveryState.failed, last_error="WeChat draft/add: errcode 48001 api unauthorized",
+                    error_class="permanent")
+    return item_id
+
+
+def test_the_board_the_ledger_story_and_replay_of_one_failure(browser):
+    item_id = _signed_off_with_ledger(browser)
+    browser.sign_in("admin")
+    board = browser.get("/console/board").text
+    for target in ("cq-portal", "cq-wechat", "cq-weibo", "cq-app"):
+        assert f'data-cell="{item_id}:{target}"' in board, target
+    data = browser.http.get("/console/board.json").json()
+    states = {key: cell["state"] for key, cell in data["cells"].items()}
+    assert states == {f"{item_id}:cq-portal": "pending", f"{item_id}:cq-wechat": "failed",
+                      f"{item_id}:cq-weibo": "pending", f"{item_id}:cq-app": "pending"}
+    wechat = data["cells"][f"{item_id}:cq-wechat"]["delivery"]
+    story = browser.get(f"/console/deliveries/{wechat}?fragment=1").text
+    assert "48001" in story and "重放这条分发" in story and "<html" not in story
+
+    failures = browser.get("/console/failures?channel=wechat").text
+    assert f'value="{wechat}"' in failures and "48001" in failures
+    r = browser.post(f"/console/failures/replay?only={wechat}", {"delivery": "999999"})
+    assert r.status_code == 303
+    assert "已重放 1 条分发" in browser.get(r.headers["location"]).text
+    assert browser.http.get("/console/board.json").json()["cells"][f"{item_id}:cq-wechat"]["state"] == "pending"
+    with session_scope() as session:
+        replays = session.exec(select(AuditEntry).where(AuditEntry.action == "distribution.replay")).all()
+        assert len(replays) == 1 and replays[0].actor_id == get_user(session, "admin").id
+        assert len(session.exec(select(OutboxEntry).where(OutboxEntry.item_id == item_id)).all()) == 2

@@ -5,15 +5,16 @@ the user's id, the stamp of their password, when they signed in and a CSRF token
   `MAX_SECONDS` in all, when the password changes or the user is deactivated, and on sign-out.
 - Every POST carries the session's CSRF token, as the form field `csrf_token` or the header
   `X-CSRF-Token` (the console's scripts); a POST without the right token is refused with 403.
-- The secret that signs cookies lives in `{CK_DATA_DIR}/console-secret` (made on first use, mode
-  0600), so every server process sharing the data folder accepts the same sessions.
+- Cookies are signed with a key derived from the newest of the kitchen's keys (`CK_SECRET_KEY`, else
+  its key file; see `pipeline.governance.credentials`), so every replica given the same keys accepts
+  the same sessions, and `ck keys rotate` signs everybody out.
 
 The API is untouched: it still wants `Authorization: Bearer …` and ignores the cookie."""
 
-import os
+import hashlib
+import hmac
 import secrets
 import time
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -24,6 +25,7 @@ from pipeline.api.deps import SessionDep
 from pipeline.config import Settings
 from pipeline.console.passwords import password_stamp
 from pipeline.errors import CKError, Forbidden
+from pipeline.governance.credentials import keyring
 from pipeline.org.roles import Role
 from pipeline.store.models import User
 
@@ -46,15 +48,8 @@ class CsrfRefused(CKError):
 
 
 def secret_key(settings: Settings) -> str:
-    path = Path(settings.data_dir) / "console-secret"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(secrets.token_urlsafe(48))
-    return path.read_text(encoding="ascii").strip()
+    newest = keyring(settings).keys[0]
+    return hmac.new(newest, b"central-kitchen console sessions", hashlib.sha256).hexdigest()
 
 
 def add_session_middleware(app, settings: Settings) -> None:

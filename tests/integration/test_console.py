@@ -468,3 +468,20 @@ def test_the_board_the_ledger_story_and_replay_of_one_failure(browser):
         replays = session.exec(select(AuditEntry).where(AuditEntry.action == "distribution.replay")).all()
         assert len(replays) == 1 and replays[0].actor_id == get_user(session, "admin").id
         assert len(session.exec(select(OutboxEntry).where(OutboxEntry.item_id == item_id)).all()) == 2
+
+
+def test_replicas_given_the_same_kitchen_key_accept_each_others_sessions(settings, room, tmp_path):
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr
+
+    from pipeline.api.app import create_app
+
+    key = SecretStr(Fernet.generate_key().decode())
+    first = Browser(create_app(settings.model_copy(update={"secret_key": key, "data_dir": tmp_path / "a"})))
+    second = Browser(create_app(settings.model_copy(update={"secret_key": key, "data_dir": tmp_path / "b"})))
+    stranger = Browser(create_app(settings.model_copy(update={"data_dir": tmp_path / "c"})))  # a key file of its own
+    first.sign_in("editor")
+    cookie = first.http.cookies.get(COOKIE)
+    for replica, expected in ((second, 200), (stranger, 303)):
+        replica.http.cookies.set(COOKIE, cookie)
+        assert replica.get("/console/items", follow_redirects=False).status_code == expected

@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.kafka]
 DISTRICTS = ["yuzhong", "jiangbei", "shapingba", "jiulongpo", "nanan", "beibei", "yubei", "banan", "wanzhou",
              "fuling", "dadukou", "qianjiang", "changshou", "jiangjin", "hechuan", "yongchuan", "nanchuan",
              "tongliang", "dazu", "rongchang", "bishan", "liangping", "kaizhou", "qijiang", "tongnan"]
-BATCH = 6
+BATCH = 8
 
 
 def partition_of(key: str, partitions: int) -> int:

@@ -137,6 +137,7 @@ class Bench:
                                        "deliver_batch": int(env["CK_DELIVER_BATCH"]),
                                        "ledger": ledger_counts(), "at_platforms": at_platforms(urls)}
             result["sign_off_per_s"] = round(count / sign_off_s, 1) if sign_off_s else None
+            result["load_average_1m"] = round(os.getloadavg()[0], 1)  # other work on the machine, for context
             if keep_topics:
                 result["_env"] = env
         finally:
@@ -244,22 +245,26 @@ def _ratio(a, b):
 
 def table(results: dict) -> str:
     lines = ["", "Central Kitchen distribution benchmark — " + results["started"] + f" on {results['machine']}", ""]
-    head = (f"{'scenario':<24}{'items':>7}{'deliv/s':>9}{'items/s':>9}  {'latency p50/p95/p99 ms (portal·wechat·weibo·appfeed)':<58}"
-            f"{'all p99':>8}{'skew p50/p99':>14}{'once':>6}")
+    head = (f"{'scenario':<26}{'items':>6}{'deliv/s':>9}{'items/s':>9}  {'latency p50/p95/p99 ms (portal·wechat·weibo·appfeed)':<62}"
+            f"{'all p99':>10}{'skew p50/p99':>18}{'once':>6}")
     lines += [head, "-" * len(head)]
+    loads = []
     for name, r in results["scenarios"].items():
         lat = " · ".join("/".join(_n(r["latency_ms"].get(c, {}).get(p)) for p in ("p50", "p95", "p99"))
                          for c in CHANNEL_ROLES)
         once = "yes" if r["at_platforms"]["doubled"] == 0 and r["finished"] else "NO"
-        lines.append(f"{name:<24}{r['items']:>7}{_n(r.get('deliveries_per_s')):>9}{_n(r.get('items_per_s')):>9}  "
-                     f"{lat:<58}{_n(r['all_channels_ms']['p99']):>8}"
-                     f"{_n(r['skew_ms']['p50']) + '/' + _n(r['skew_ms']['p99']):>14}{once:>6}")
+        loads.append(r.get("load_average_1m"))
+        lines.append(f"{name:<26}{r['items']:>6}{_n(r.get('deliveries_per_s')):>9}{_n(r.get('items_per_s')):>9}  "
+                     f"{lat:<62}{_n(r['all_channels_ms']['p99']):>10}"
+                     f"{_n(r['skew_ms']['p50']) + '/' + _n(r['skew_ms']['p99']):>18}{once:>6}")
+    lines += ["", "machine load (1-minute average at the end of each scenario; 2 cores): "
+              + ", ".join(_n(x) for x in loads)]
     lines += ["", "peak RSS (MB) per process:"]
     for name, r in results["scenarios"].items():
-        lines.append(f"  {name:<24}" + ", ".join(f"{k} {v:g}" for k, v in r["peak_rss_mb"].items()))
+        lines.append(f"  {name:<26}" + ", ".join(f"{k} {v:g}" for k, v in r["peak_rss_mb"].items()))
     lines += ["", "baselines (same run, same broker, same emulators):"]
     for name, b in results["baselines"].items():
-        lines.append(f"  {name:<24}" + ", ".join(f"{k} {v}" for k, v in b.items() if k != "at_platforms"))
+        lines.append(f"  {name:<26}" + ", ".join(f"{k} {v}" for k, v in b.items() if k != "at_platforms"))
     lines += ["", "targets (ratio ≥ 1 means met):"]
     for name, t in results["ratios"].items():
         lines.append(f"  {name:<42} measured {t['measured']!s:>10}   target {t['target']!s:>6}   ratio {t['ratio']}")
@@ -269,7 +274,7 @@ def table(results: dict) -> str:
 
 
 def _n(value) -> str:
-    return "-" if value is None else f"{value:g}"
+    return "-" if value is None else f"{value:.0f}" if abs(value) >= 100 else f"{value:g}"
 
 
 def scaling(results: dict) -> dict:
@@ -303,7 +308,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", action="append", help="run only these scenarios/baselines (repeatable)")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "latest.json")
     parser.add_argument("--keep", action="store_true", help="keep the working folder (stores, worker logs)")
+    parser.add_argument("--table", type=Path, metavar="JSON", help="print the table of an earlier run and stop")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(args.table.read_text())))
+        return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop workers, emulators and broker on the way out
 
     work = Path(tempfile.mkdtemp(prefix="ck-bench-"))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, and what .ci/run calls): installs the project into .venv, then runs the
-# whole suite on SQLite and the database tests again on a real PostgreSQL server it starts itself.
+# whole suite on SQLite and the database tests again (browser ones aside) on a real PostgreSQL
+# server it starts itself.
 # Kafka: tests start a local broker from deploy/kafka unless CK_KAFKA_BOOTSTRAP points at one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,4 +28,4 @@ else
   pg_url=$(bash deploy/postgres/local-postgres.sh start "$pg_dir/data" "$port")
 fi
 echo "== database tests on PostgreSQL =="
-CK_TEST_DATABASE_URL=$pg_url .venv/bin/python -m pytest -q -p no:cacheprovider -m db "$@"
+CK_TEST_DATABASE_URL=$pg_url .venv/bin/python -m pytest -q -p no:cacheprovider -m "db and not browser" "$@"

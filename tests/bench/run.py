@@ -240,7 +240,7 @@ def ratios(results: dict) -> dict:
 
 
 def _ratio(a, b):
-    return round(a / b, 3) if a and b else None
+    return float(f"{a / b:.3g}") if a and b else None
 
 
 def table(results: dict) -> str:
@@ -311,7 +311,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table", type=Path, metavar="JSON", help="print the table of an earlier run and stop")
     args = parser.parse_args(argv)
     if args.table:
-        print(table(json.loads(args.table.read_text())))
+        results = json.loads(args.table.read_text())
+        results["ratios"], results["scaling"] = ratios(results), scaling(results)
+        print(table(results))
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop workers, emulators and broker on the way out
 

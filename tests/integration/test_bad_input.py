@@ -16,7 +16,6 @@ import json
 import re
 import warnings
 from collections import Counter
-from datetime import UTC, datetime
 
 import html5lib
 import pytest
@@ -172,6 +171,15 @@ def text_findings(text: str, where: str) -> list[str]:
     return found
 
 
+def strings_in(value) -> list[str]:
+    """Every string inside a JSON value (a webhook payload, a feed)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [s for v in value for s in strings_in(v)] if isinstance(value, list) else []
+
+
 def test_the_detector_sees_every_payload_of_the_corpus():
     """The checks below can fail: each payload, unsanitised, is flagged (else it tests nothing)."""
     missed = [p for p in XSS_CORPUS if not xss_findings(p, "raw") and not text_findings(p, "raw")]
@@ -286,7 +294,7 @@ def test_an_xss_body_reaches_no_channel_end_to_end(kitchen):
     for post in posts["weibo"]:
         findings += text_findings(post["text"], "weibo post")
     for post in posts["webhooks"]["posts"]:
-        findings += xss_findings(json.dumps(post, ensure_ascii=False), "webhook payload") if "<" in json.dumps(post) else []
+        findings += [f for text in strings_in(post) for f in xss_findings(text, "webhook payload")]
     feed_dir = data / "feeds" / "cq-app"
     for path in feed_dir.glob("*.json"):
         feed = json.loads(path.read_text(encoding="utf-8"))
@@ -333,7 +341,8 @@ def test_an_oversize_revision_is_413_and_the_item_keeps_its_revision(client, roo
         yield from (b"x" * 65536 for _ in range(40))
         yield b'"}'
 
-    r = client.post("/api/v1/items", content=chunks(), headers=room.auth("editor") | {"Content-Type": "application/json"})
+    r = client.post("/api/v1/items", content=chunks(),
+                    headers=room.auth("editor") | {"Content-Type": "application/json"})
     problem(r, 400, 413)
     assert stored(client, room) == before
 
@@ -375,5 +384,4 @@ def test_a_replay_naming_an_unknown_item_or_state_changes_nothing(client, room):
     if r.status_code != 404:
         assert r.json()["events"] == 0
     problem(client.post("/api/v1/distributions/replay", json={"states": ["bogus"]}, headers=room.auth("admin")), 422)
-    assert stored(client, room)[0] == before[0]
-    assert datetime.now(UTC)  # the audit may record the (empty) replay; items are untouched
+    assert stored(client, room)[0] == before[0]  # the audit may record the (empty) replay; items are untouched

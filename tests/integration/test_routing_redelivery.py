@@ -4,7 +4,6 @@ of the revision the targets already hold. (Found by the relay-crash fault test.)
 
 from sqlmodel import select
 
-from pipeline.config import get_settings
 from pipeline.distribution import ledger
 from pipeline.distribution.routing import plan_deliveries
 from pipeline.items.service import create_item

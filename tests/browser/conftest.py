@@ -23,8 +23,10 @@ PEOPLE = ("editor", "reviewer1", "reviewer2", "signer", "admin")
 SCREENSHOTS = os.environ.get("CK_SCREENSHOT_DIR")  # set it to keep pictures of the pages (docs/screenshots)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread, which must be
+    gone before later tests call asyncio.run() (aiokafka, faust helpers)."""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: apt-get install chromium (Debian's build; no browser is downloaded)"
         if os.environ.get("CI"):

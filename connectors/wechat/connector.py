@@ -34,6 +34,8 @@ Target.config keys (only appid and secret are required):
     open_comment       open comments on the article, default false
 """
 
+import functools
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -49,7 +51,7 @@ from wechatpy.session.memorystorage import MemoryStorage
 from connectors.base import MediaSource, OutcomeUnknownError, PermanentError, RetryableError, classify_default
 from connectors.ratelimit import TokenBucket
 from connectors.wechat.client import DEFAULT_TIMEOUT, WECHAT_API_BASE_URL, CKWeChatClient
-from connectors.wechat.errors import TAKEN_DOWN_CODE, publish_failed, to_connector_error
+from connectors.wechat.errors import INVALID_MEDIA_ID, TAKEN_DOWN_CODE, publish_failed, to_connector_error
 from connectors.wechat.images import COVER_IMAGE, COVER_THUMB, INLINE_IMAGE, ImageRule, fit_image, placeholder_cover
 from connectors.wechat.render import WeChatArticle, render_article
 from schemas.delivery import DeliveryState, ErrorClass, Receipt, Target
@@ -131,6 +133,9 @@ class WeChatConnector:
         self._client_factory = client_factory or self._default_client
         self._buckets: dict[str, TokenBucket] = {}
         self._buckets_lock = threading.Lock()
+        # (API base, appid, cover type, sha256 of the fitted cover) → the permanent material's media_id:
+        # one cover is uploaded once per account, not once per article
+        self._covers: dict[tuple[str, str, str, str], str] = {}
 
     def _default_client(self, config: AccountConfig) -> WeChatClient:
         return CKWeChatClient(
@@ -157,9 +162,16 @@ class WeChatConnector:
         cover = self._cover(account.config, article)  # read and fit every image before the first call
         inline = {sha: self._image(sha, INLINE_IMAGE, sha[:16]) for sha in article.images}
 
-        thumb = account.call("material/add_material", client.material.add, account.config.cover_type, cover)
+        thumb_id, cached = self._thumb(account, cover)
         image_urls = {sha: account.call("media/uploadimg", client.media.upload_image, f) for sha, f in inline.items()}
-        draft = account.call("draft/add", client.draft.add, [article.draft(thumb["media_id"], image_urls)])
+        try:
+            draft = account.call("draft/add", client.draft.add, [article.draft(thumb_id, image_urls)])
+        except PermanentError as error:
+            if not (cached and error.code == INVALID_MEDIA_ID):
+                raise
+            # the account deleted that material since we uploaded it: upload the cover again, once
+            thumb_id, _ = self._thumb(account, cover, forget=True)
+            draft = account.call("draft/add", client.draft.add, [article.draft(thumb_id, image_urls)])
         submitted = account.call("freepublish/submit", client.freepublish.submit, draft["media_id"], effectful=True)
         detail = {
             "appid": account.config.appid,
@@ -228,13 +240,25 @@ class WeChatConnector:
         except UnidentifiedImageError as error:
             raise PermanentError(f"media {sha} is not an image WeChat can take", code="media") from error
 
+    def _thumb(self, account: _Account, cover: tuple[str, bytes, str], forget: bool = False) -> tuple[str, bool]:
+        """The media_id of `cover` on this account: uploaded once (material/add_material), then
+        reused. Returns (media_id, whether it came from the cache)."""
+        key = (account.config.api_base_url, account.config.appid, account.config.cover_type, hashlib.sha256(cover[1]).hexdigest())
+        if forget:
+            self._covers.pop(key, None)
+        elif key in self._covers:
+            return self._covers[key], True
+        added = account.call("material/add_material", account.client.material.add, account.config.cover_type, cover)
+        self._covers[key] = added["media_id"]
+        return added["media_id"], False
+
     def _cover(self, config: AccountConfig, article: WeChatArticle) -> tuple[str, bytes, str]:
         """The item's cover, else the account's default cover, else a plain one: WeChat requires a cover."""
         rule = COVER_THUMB if config.cover_type == "thumb" else COVER_IMAGE
         sha = article.cover or config.default_cover
         if sha:
             return self._image(sha, rule, f"cover-{sha[:16]}")
-        return fit_image(placeholder_cover(), rule, "cover")
+        return _plain_cover(rule)
 
     # ------------------------------------------------------------------ publish jobs
 
@@ -359,3 +383,9 @@ def _article_id_of(receipt: Receipt | None) -> str | None:
     if receipt.detail.get("article_id"):
         return receipt.detail["article_id"]
     return receipt.external_id if receipt.state == DeliveryState.succeeded else None
+
+
+@functools.lru_cache(maxsize=4)
+def _plain_cover(rule: ImageRule) -> tuple[str, bytes, str]:
+    """The plain cover, drawn and fitted once per rule."""
+    return fit_image(placeholder_cover(), rule, "cover")

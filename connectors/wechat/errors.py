@@ -27,6 +27,7 @@ PUBLISH_STATUS = {
     4: "平台审核不通过 (rejected by review)",
 }
 TAKEN_DOWN_CODE = 53600  # invalid article_id: deleting it again means it is already gone
+INVALID_MEDIA_ID = 40007  # invalid media_id: e.g. a cover material the account has deleted
 
 
 def seconds_to_beijing_midnight(now: datetime | None = None) -> float:

@@ -68,10 +68,13 @@ class WeiboConnector:
     channel = Channel.weibo
 
     def __init__(self, media: MediaSource, client_factory: ClientFactory | None = None, *, quota_wait: float = 2.0):
-        """`client_factory` builds a client per operation (the connector closes it); `quota_wait` is
-        how long a call may wait for our own per-target posting quota before it is retried later."""
+        """`client_factory` builds a client per operation (the connector closes it); without one,
+        each account keeps one client (its connection pool and TLS context are reused). `quota_wait`
+        is how long a call may wait for our own per-target posting quota before it is retried later."""
         self.media = media
-        self._client_factory = client_factory or client_for
+        self._client_factory = client_factory
+        self._clients: dict[tuple, WeiboClient] = {}
+        self._clients_lock = Lock()
         self._quota_wait = quota_wait
         self._buckets: dict[tuple[str, float], TokenBucket] = {}
         self._buckets_lock = Lock()
@@ -205,11 +208,27 @@ class WeiboConnector:
 
     @contextmanager
     def _client(self, target: Target) -> Iterator[WeiboClient]:
+        if self._client_factory is None:
+            yield self._shared_client(target)
+            return
         client = self._client_factory(target)
         try:
             yield client
         finally:
             client.close()
+
+    def _shared_client(self, target: Target) -> WeiboClient:
+        """One client per account and credentials (httpx clients are thread-safe)."""
+        cfg = target.config
+        key = (target.code, cfg.get("access_token"), cfg.get("api_base_url"), cfg.get("timeout"))
+        with self._clients_lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = client_for(target)
+                for old in [k for k in self._clients if k[0] == target.code]:  # credentials changed
+                    self._clients.pop(old).close()
+                self._clients[key] = client
+            return client
 
     def _spend_quota(self, target: Target) -> None:
         per_hour = float(target.config.get("posts_per_hour", 30))

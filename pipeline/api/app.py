@@ -13,7 +13,6 @@ from pipeline.api.routes import audit, distributions, governance, items, media, 
 from pipeline.config import Settings, get_settings
 from pipeline.media.upload import MAX_IMAGE_BYTES
 from pipeline.observability import api as observability_api
-from pipeline.observability import api as observability_api
 
 API_PREFIX = "/api/v1"
 

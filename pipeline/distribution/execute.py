@@ -10,11 +10,19 @@
           ▼
     succeeded (platform id + URL) · remote_pending (ask again later) · retrying (backoff)
     · unknown (verify before any retry) · failed / dead (dead letter)
+
+A channel agent hands over a batch (`deliver_many`): the ledger work of the whole batch happens in
+at most three transactions (load and claim · record what the questions found and claim · record
+the results), and the platform calls of the batch run side by side between them. Each message has
+a savepoint of its own, so one bad row cannot stop the others. The claim is still committed before
+its platform call, so a worker killed mid-call leaves `in_flight` rows that are verified first.
 """
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import Executor
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -80,8 +88,45 @@ def _stop(session: Session, d: Delivery, state: S, reason: str) -> Outcome:
     return Outcome(d.id, state, dead_letter=reason)
 
 
-def _load(session: Session, msg: DeliverMessage, build_target: TargetBuilder) -> _Work | Outcome:
-    d = session.exec(select(Delivery).where(Delivery.id == msg.delivery_id).with_for_update()).first()
+@dataclass
+class _Rows:
+    """The rows a batch needs, read in a few queries instead of several per delivery. Deliveries
+    are read into the session (locked FOR UPDATE on PostgreSQL, in id order), so `session.get` finds
+    them without another query."""
+
+    deliveries: dict[int, Delivery]  # held here: the session's identity map keeps only weak references
+    items: dict[int, Item]
+    targets: dict[str, ChannelTarget]
+    revisions: dict[tuple[int, int], ItemRevision]
+    snapshots: dict[tuple[int, int], ItemSnapshot]
+
+    @classmethod
+    def read(cls, session: Session, delivery_ids: list[int]) -> "_Rows":
+        deliveries = {d.id: d for d in session.exec(select(Delivery).where(Delivery.id.in_(delivery_ids))
+                                                    .order_by(Delivery.id).with_for_update())}
+        rows = list(deliveries.values())
+        item_ids = {d.item_id for d in rows}
+        items = {i.id: i for i in session.exec(select(Item).where(Item.id.in_(item_ids)))} if item_ids else {}
+        codes = {d.target_code for d in rows}
+        targets = ({t.code: t for t in session.exec(select(ChannelTarget).where(ChannelTarget.code.in_(codes)))}
+                   if codes else {})
+        revisions = {}
+        if item_ids:
+            wanted = {(d.item_id, d.revision) for d in rows}
+            for r in session.exec(select(ItemRevision).where(ItemRevision.item_id.in_(item_ids))):
+                if (r.item_id, r.number) in wanted:
+                    revisions[(r.item_id, r.number)] = r
+        return cls(deliveries, items, targets, revisions, {})
+
+    def snapshot(self, item_id: int, number: int) -> ItemSnapshot:
+        key = (item_id, number)
+        if key not in self.snapshots:
+            self.snapshots[key] = ItemSnapshot.model_validate(self.revisions[key].snapshot)
+        return self.snapshots[key]
+
+
+def _load(session: Session, msg: DeliverMessage, build_target: TargetBuilder, rows: _Rows) -> _Work | Outcome:
+    d = rows.deliveries.get(msg.delivery_id)
     if d is None:
         return Outcome(msg.delivery_id, "missing", dead_letter=f"no ledger row {msg.delivery_id}")
     if (d.item_id, d.target_code, d.operation) != (msg.item_id, msg.target, msg.operation.value):
@@ -90,25 +135,25 @@ def _load(session: Session, msg: DeliverMessage, build_target: TargetBuilder) ->
         return Outcome(d.id, d.state, skipped=f"already {d.state}")
     if d.state == S.in_flight:
         ledger.move(session, d, S.unknown, detail={"reason": "found in flight: the last worker stopped mid-call"})
-    item = session.get(Item, d.item_id)
+    item = rows.items[d.item_id]
     if d.operation != Operation.takedown and item.status == "withdrawn":
         if d.state == S.pending:
             return _stop(session, d, S.failed, "the item was withdrawn before delivery")
         if d.state == S.retrying:
             return _stop(session, d, S.dead, "the item was withdrawn before delivery")
         return Outcome(d.id, d.state, skipped="withdrawn; its takedown verifies this target")
-    row = session.exec(select(ChannelTarget).where(ChannelTarget.code == d.target_code)).first()
+    row = rows.targets.get(d.target_code)
     if row is None:
         return _stop(session, d, S.failed if d.state == S.pending else S.dead,
                      f"target {d.target_code} is not registered")
-    revision = session.exec(select(ItemRevision).where(ItemRevision.item_id == d.item_id,
-                                                       ItemRevision.number == d.revision)).one()
-    snapshot = ItemSnapshot.model_validate(revision.snapshot)
-    before = d.revision if d.operation == Operation.correct else None
+    snapshot = rows.snapshot(d.item_id, d.revision)
+    previous = None  # what the target holds now: only a correction or a takedown needs it
+    if d.operation != Operation.publish:
+        before = d.revision if d.operation == Operation.correct else None
+        previous = ledger.previous_receipt(session, d.item_id, d.target_code, before)
     return _Work(
         delivery_id=d.id, operation=Operation(d.operation), state=d.state, item=snapshot,
-        target=build_target(row, snapshot),
-        previous=ledger.previous_receipt(session, d.item_id, d.target_code, before),
+        target=build_target(row, snapshot), previous=previous,
         own=Receipt.model_validate(d.receipt) if d.receipt else None,
     )
 
@@ -141,53 +186,62 @@ def _classify(connector: Connector, error: Exception) -> ErrorClass:
         return ErrorClass.unknown
 
 
-def _record_receipt(delivery_id: int, receipt: Receipt, settings: Settings, phase: str) -> Outcome:
-    with _transaction() as session:
-        d = session.get(Delivery, delivery_id)
-        if receipt.state == S.succeeded:
-            ledger.succeed(session, d, receipt, phase=phase)
-            return Outcome(d.id, S.succeeded, announced_at=_announced_at(session, d))
-        at = now() + timedelta(seconds=settings.remote_poll_seconds)
-        ledger.move(session, d, S.remote_pending, receipt=receipt.model_dump(mode="json"),
-                    external_id=receipt.external_id, next_attempt_at=at,
-                    detail={"external_id": receipt.external_id, "phase": phase})
-        return Outcome(d.id, S.remote_pending, retry_at=at)
+def _record_receipt(session: Session, delivery_id: int, receipt: Receipt, settings: Settings, phase: str,
+                    due: dict[str, datetime] | None = None) -> Outcome:
+    d = session.get(Delivery, delivery_id)
+    if receipt.state == S.succeeded:
+        ledger.succeed(session, d, receipt, phase=phase)
+        announced = due.get(d.event_id) if due is not None else _announced_at(session, d)
+        return Outcome(d.id, S.succeeded, announced_at=announced or d.created_at)
+    at = now() + timedelta(seconds=settings.remote_poll_seconds)
+    ledger.move(session, d, S.remote_pending, receipt=receipt.model_dump(mode="json"),
+                external_id=receipt.external_id, next_attempt_at=at,
+                detail={"external_id": receipt.external_id, "phase": phase})
+    return Outcome(d.id, S.remote_pending, retry_at=at)
 
 
-def _record_error(delivery_id: int, error: Exception, error_class: ErrorClass, settings: Settings,
-                  phase: str) -> Outcome:
-    with _transaction() as session:
-        d = session.get(Delivery, delivery_id)
-        if phase == "verify":
-            d.attempts += 1  # asking counts too, so a platform that never answers ends in dead letter
-            error_class = ErrorClass.unknown  # we still do not know: never fail for good on a question
-        state = state_after_error(error_class, d.attempts, settings.max_attempts)
-        message = f"{type(error).__name__}: {error}"[:2000]
-        detail = {"error": message, "class": error_class.value, "code": getattr(error, "code", None), "phase": phase}
-        if state in (S.failed, S.dead):
-            ledger.move(session, d, state, last_error=message, error_class=error_class.value, next_attempt_at=None,
-                        detail=detail)
-            return Outcome(d.id, state, dead_letter=message, error_class=error_class.value,
-                           error_code=_code(error))
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None and settings.retry_after_cap_seconds is not None:
-            retry_after = min(retry_after, settings.retry_after_cap_seconds)
-        delay = backoff_seconds(d.attempts, base=settings.retry_base_seconds, cap=settings.retry_cap_seconds,
-                                retry_after=retry_after)
-        at = now() + timedelta(seconds=delay)
-        fields = dict(last_error=message, error_class=error_class.value, next_attempt_at=at)
-        if d.state != state:
-            ledger.move(session, d, state, **fields, detail=detail | {"retry_in": round(delay, 3)})
-        else:
-            for name, value in fields.items():
-                setattr(d, name, value)
-            ledger.log(session, d, d.state, state, **detail, retry_in=round(delay, 3))
-        return Outcome(d.id, state, retry_at=at, error_class=error_class.value, error_code=_code(error))
+def _record_error(session: Session, delivery_id: int, error: Exception, error_class: ErrorClass,
+                  settings: Settings, phase: str) -> Outcome:
+    d = session.get(Delivery, delivery_id)
+    if phase == "verify":
+        d.attempts += 1  # asking counts too, so a platform that never answers ends in dead letter
+        error_class = ErrorClass.unknown  # we still do not know: never fail for good on a question
+    state = state_after_error(error_class, d.attempts, settings.max_attempts)
+    message = f"{type(error).__name__}: {error}"[:2000]
+    detail = {"error": message, "class": error_class.value, "code": getattr(error, "code", None), "phase": phase}
+    if state in (S.failed, S.dead):
+        ledger.move(session, d, state, last_error=message, error_class=error_class.value, next_attempt_at=None,
+                    detail=detail)
+        return Outcome(d.id, state, dead_letter=message, error_class=error_class.value,
+                       error_code=_code(error))
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None and settings.retry_after_cap_seconds is not None:
+        retry_after = min(retry_after, settings.retry_after_cap_seconds)
+    delay = backoff_seconds(d.attempts, base=settings.retry_base_seconds, cap=settings.retry_cap_seconds,
+                            retry_after=retry_after)
+    at = now() + timedelta(seconds=delay)
+    fields = dict(last_error=message, error_class=error_class.value, next_attempt_at=at)
+    if d.state != state:
+        ledger.move(session, d, state, **fields, detail=detail | {"retry_in": round(delay, 3)})
+    else:
+        for name, value in fields.items():
+            setattr(d, name, value)
+        ledger.log(session, d, d.state, state, **detail, retry_in=round(delay, 3))
+    return Outcome(d.id, state, retry_at=at, error_class=error_class.value, error_code=_code(error))
 
 
 def _code(error: Exception) -> str | None:
     code = getattr(error, "code", None)
     return None if code is None else str(code)
+
+
+def _due_times(session: Session, delivery_ids: list[int]) -> tuple[list[Delivery], dict[str, datetime]]:
+    """The deliveries (keep them: the session holds them weakly), and when each one's event was
+    due (its outbox row)."""
+    rows = list(session.exec(select(Delivery).where(Delivery.id.in_(delivery_ids))))
+    events = {d.event_id for d in rows}
+    return rows, dict(session.exec(select(OutboxEntry.event_id, OutboxEntry.available_at)
+                                   .where(OutboxEntry.event_id.in_(events))).all())
 
 
 def _announced_at(session: Session, d: Delivery) -> datetime:
@@ -196,28 +250,132 @@ def _announced_at(session: Session, d: Delivery) -> datetime:
     return due or d.created_at
 
 
-def deliver(msg: DeliverMessage, connector: Connector, build_target: TargetBuilder, settings: Settings) -> Outcome:
-    with _transaction() as session:
-        work = _load(session, msg, build_target)
-        # Nothing to ask the platform first: claim in the same transaction (one commit fewer per delivery).
-        if isinstance(work, _Work) and work.state not in ASK_FIRST:
-            if not ledger.claim(session, session.get(Delivery, work.delivery_id), work.state):
-                return Outcome(work.delivery_id, "?", skipped="claimed by another worker")
-            work.state = S.in_flight.value
-    if isinstance(work, Outcome):
-        return work
-    if work.state in ASK_FIRST:
-        try:
-            found = _verify(connector, work)
-        except Exception as exc:
-            return _record_error(work.delivery_id, exc, ErrorClass.unknown, settings, "verify")
-        if found is not None:
-            return _record_receipt(work.delivery_id, found, settings, "verify")
-        with _transaction() as session:
-            if not ledger.claim(session, session.get(Delivery, work.delivery_id), work.state):
-                return Outcome(work.delivery_id, "?", skipped="claimed by another worker")
+Call = Callable[[], object]
+
+
+def _serially(calls: list[Call]) -> list[object]:
+    return [_attempt(call) for call in calls]
+
+
+def _attempt(call: Call) -> object:
+    """The call's result, or the exception it raised (returned, not raised)."""
     try:
-        receipt = _call(connector, work)
+        return call()
     except Exception as exc:
-        return _record_error(work.delivery_id, exc, _classify(connector, exc), settings, "call")
-    return _record_receipt(work.delivery_id, receipt, settings, "call")
+        return exc
+
+
+def deliver(msg: DeliverMessage, connector: Connector, build_target: TargetBuilder, settings: Settings) -> Outcome:
+    """One delivery (a batch of one)."""
+    result = deliver_many([msg], connector, build_target, settings)[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def deliver_many(messages: list[DeliverMessage], connector: Connector, build_target: TargetBuilder,
+                 settings: Settings, *, pool: Executor | None = None,
+                 context: Callable[[DeliverMessage], AbstractContextManager] | None = None) -> list[Outcome | Exception]:
+    """The deliveries of one batch, in the order given: an `Outcome` each, or the unexpected error
+    (e.g. the database is away) that stopped that one delivery — the caller tries it again later.
+    No two messages may name the same delivery (the agent puts one message per item in a batch).
+    `pool` runs the platform calls side by side; `context` wraps each one (e.g. its log fields)."""
+    context = context or (lambda _msg: nullcontext())
+    results: list[Outcome | Exception | None] = [None] * len(messages)
+    works: dict[int, _Work] = {}
+
+    def side_by_side(calls: dict[int, Callable[[_Work], object]]) -> dict[int, object]:
+        def bound(i: int, fn: Callable[[_Work], object]) -> Call:
+            def run() -> object:
+                with context(messages[i]):
+                    return fn(works[i])
+            return run
+
+        order = list(calls)
+        jobs = [bound(i, calls[i]) for i in order]
+        if pool is None or len(jobs) < 2:
+            answers = _serially(jobs)
+        else:
+            futures = [pool.submit(contextvars.copy_context().run, _attempt, job) for job in jobs]
+            answers = [f.result() for f in futures]
+        return dict(zip(order, answers, strict=True))
+
+    # 1. load every row; claim at once those with nothing to ask the platform first
+    rows: list[_Rows] = []
+
+    def load(session: Session, i: int) -> None:
+        if not rows:
+            rows.append(_Rows.read(session, [m.delivery_id for m in messages]))
+        work = _load(session, messages[i], build_target, rows[0])
+        if isinstance(work, Outcome):
+            results[i] = work
+        elif work.state in ASK_FIRST:
+            works[i] = work
+        elif ledger.claim(session, rows[0].deliveries[work.delivery_id], work.state):
+            work.state = S.in_flight.value
+            works[i] = work
+        else:
+            results[i] = Outcome(work.delivery_id, "?", skipped="claimed by another worker")
+
+    _each_in_one_transaction(range(len(messages)), load, results, drop=works)
+
+    # 2. ask the platform about earlier attempts (unknown, remote_pending) before anything is posted
+    asking = {i: (lambda w: _verify(connector, w)) for i, w in works.items() if w.state in ASK_FIRST}
+    if asking:
+        found = side_by_side(asking)
+
+        def settle(session: Session, i: int) -> None:
+            answer, work = found[i], works[i]
+            if isinstance(answer, Exception):
+                results[i] = _record_error(session, work.delivery_id, answer, ErrorClass.unknown, settings, "verify")
+            elif answer is not None:
+                results[i] = _record_receipt(session, work.delivery_id, answer, settings, "verify")
+            elif ledger.claim(session, session.get(Delivery, work.delivery_id), work.state):
+                work.state = S.in_flight.value
+                return
+            else:
+                results[i] = Outcome(work.delivery_id, "?", skipped="claimed by another worker")
+            del works[i]
+
+        _each_in_one_transaction(list(asking), settle, results, drop=works)
+
+    # 3. the platform calls, side by side, outside any transaction
+    if works:
+        answers = side_by_side({i: (lambda w: _call(connector, w)) for i in works})
+        due: list[tuple[list[Delivery], dict[str, datetime]]] = []
+
+        def record(session: Session, i: int) -> None:
+            if not due:  # the batch's rows and when their events were due, in two queries
+                due.append(_due_times(session, [works[j].delivery_id for j in works]))
+            answer, work = answers[i], works[i]
+            if isinstance(answer, Exception):
+                results[i] = _record_error(session, work.delivery_id, answer, _classify(connector, answer), settings,
+                                           "call")
+            else:
+                results[i] = _record_receipt(session, work.delivery_id, answer, settings, "call", due[0][1])
+
+        _each_in_one_transaction(list(works), record, results)
+    return results
+
+
+def _each_in_one_transaction(indexes, step: Callable[[Session, int], None], results: list,
+                             drop: dict | None = None) -> None:
+    """`step` for each index in one ledger transaction, each in a savepoint of its own: an error
+    in one becomes that one's result (and the others still commit); if the commit itself fails,
+    every index without a result yet gets the error."""
+    pending = [i for i in indexes if results[i] is None]
+    try:
+        with _transaction() as session:
+            for i in pending:
+                try:
+                    with session.begin_nested():
+                        step(session, i)
+                except Exception as exc:  # noqa: BLE001 - this one delivery is tried again later
+                    results[i] = exc
+                    if drop is not None:
+                        drop.pop(i, None)
+    except Exception as exc:  # the commit failed: nothing of this step was recorded
+        for i in pending:
+            results[i] = exc
+            if drop is not None:
+                drop.pop(i, None)

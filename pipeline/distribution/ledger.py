@@ -60,10 +60,10 @@ def claim(session: Session, delivery: Delivery, expected: str) -> bool:
     result = session.execute(
         update(Delivery).where(Delivery.id == delivery.id, Delivery.state == expected)
         .values(state=S.in_flight.value, attempts=Delivery.attempts + 1, updated_at=now())
+        .execution_options(synchronize_session="evaluate")  # the row in the session follows, no re-read
     )
     if result.rowcount != 1:
         return False
-    session.refresh(delivery)
     log(session, delivery, expected, S.in_flight)
     return True
 

@@ -32,7 +32,7 @@ from pipeline.clock import aware, now
 from pipeline.config import Settings
 from pipeline.governance.credentials import reveal, update_secrets
 from pipeline.governance.lifecycle import publishing_refusal
-from pipeline.store.db import session_scope
+from pipeline.store.db import read_scope, session_scope
 from pipeline.store.models import ChannelTarget, User
 from schemas.delivery import Channel, ErrorClass, Operation, Receipt, Target
 from schemas.item import ItemSnapshot
@@ -96,7 +96,7 @@ def probe(channel: str, target: Target) -> tuple[bool | None, str]:
 
 
 def _registry_view(code: str) -> tuple[str, str, str | None, datetime | None] | None:
-    with session_scope() as session:
+    with read_scope() as session:
         row = session.exec(select(ChannelTarget).where(ChannelTarget.code == code)).first()
         return None if row is None else (row.status, row.health, row.health_reason, aware(row.health_since))
 

@@ -21,7 +21,7 @@ import faust
 from pipeline.clock import now
 from pipeline.config import Settings
 from pipeline.distribution.channels import build_connectors, runtime_target
-from pipeline.distribution.execute import deliver
+from pipeline.distribution.execute import deliver_many
 from pipeline.distribution.relay import run_relay
 from pipeline.distribution.routing import plan_deliveries
 from pipeline.kafka.producer import make_producer
@@ -50,11 +50,23 @@ UNEXPECTED_RETRY_SECONDS = 5.0
 DELIVER_BATCH_WITHIN = 0.01  # seconds a partial batch waits for more before it starts
 
 
-def _plan(event: ItemEvent) -> tuple[list[DeliverMessage], set[int]]:
-    """The deliveries of one event, and whether its item takes the fast lane."""
-    with session_scope() as session:
-        messages = plan_deliveries(session, event)
-        return messages, fastlane.urgent_items(session, {event.item_id} if messages else set())
+def _plan_many(events: list[ItemEvent]) -> list[tuple[list[DeliverMessage], set[int]] | Exception]:
+    """The deliveries of each event (and which items take the fast lane), in one transaction, one savepoint each: an event that fails gets its
+    error (and goes to dead letter), the others are planned. If the commit fails, all get it."""
+    results: list = []
+    try:
+        with session_scope() as session:
+            for event in events:
+                try:
+                    with session.begin_nested():
+                        messages = plan_deliveries(session, event)
+                        results.append((messages, fastlane.urgent_items(session, {event.item_id} if messages
+                                                                        else set())))
+                except Exception as exc:  # noqa: BLE001 - reported per event
+                    results.append(exc)
+    except Exception as exc:
+        return [exc] * len(events)
+    return results
 
 
 def _overdue(grace: float, stuck: float) -> tuple[list[DeliverMessage], set[int]]:
@@ -118,19 +130,35 @@ def create_app(settings: Settings, roles: list[str], app_id: str = "central-kitc
 
         @app.agent(topic(items), concurrency=1, name="router")
         async def route(stream):
-            async for event in stream.events():
-                raw, key = event.value, event.key
+            """Events in batches: the ledger rows of a whole batch are written in one transaction
+            (one savepoint per event), then every delivery of the batch leaves together."""
+            async for events in stream.take_events(settings.deliver_batch, within=DELIVER_BATCH_WITHIN):
+                decoded = []
+                for event in events:
+                    try:
+                        decoded.append((event, ItemEvent.from_bytes(event.value)))
+                    except EventDecodeError as exc:
+                        await _dead_letter_safely(items, event.key, event.value, str(exc))
                 try:
-                    item_event = ItemEvent.from_bytes(raw)
-                except EventDecodeError as exc:
-                    await dead_letter(items, key, raw, str(exc))
-                    continue
-                try:
-                    messages, urgent = await asyncio.to_thread(_plan, item_event)
-                    await emit(messages, urgent)
-                except Exception as exc:
-                    log.exception("routing %s failed", item_event.event_id)
-                    await dead_letter(items, key, raw, f"routing failed: {type(exc).__name__}: {exc}")
+                    planned = await asyncio.to_thread(_plan_many, [e for _, e in decoded])
+                except Exception as exc:  # e.g. the database is away: every event of the batch
+                    log.exception("routing a batch failed")
+                    planned = [exc] * len(decoded)
+                for (event, item_event), result in zip(decoded, planned, strict=True):
+                    try:
+                        if isinstance(result, Exception):
+                            raise result
+                        await emit(*result)
+                    except Exception as exc:
+                        log.error("routing %s failed: %s: %s", item_event.event_id, type(exc).__name__, exc)
+                        await _dead_letter_safely(items, event.key, event.value,
+                                                  f"routing failed: {type(exc).__name__}: {exc}")
+
+        async def _dead_letter_safely(source: str, key, raw: bytes, reason: str) -> None:
+            try:
+                await dead_letter(source, key, raw, reason)
+            except Exception:  # never let one message stop the agent
+                log.exception("dead letter from %s not sent", source)
 
         @app.timer(interval=max(1.0, settings.retry_base_seconds))
         async def sweep():
@@ -196,30 +224,33 @@ def _channel_agents(app, settings, channel, connector, build_target, topic, send
     retry_to = topic(retry_name)
     waiting: set[asyncio.Task] = set()
 
-    def deliver_logged(msg: DeliverMessage):
-        """In the worker thread: every log line of this delivery names it (JSON fields)."""
-        with log_context(channel=channel.value, delivery_id=msg.delivery_id, item_id=msg.item_id,
-                         revision=msg.revision, target=msg.target, operation=msg.operation.value):
-            outcome = deliver(msg, connector, build_target, settings)
-            log.info("delivery %s: %s%s", outcome.delivery_id, outcome.state,
-                     f" ({outcome.skipped})" if outcome.skipped else "")
-            return outcome
+    def logged(msg: DeliverMessage):
+        """Every log line of this delivery names it (JSON fields), in whichever thread writes it."""
+        return log_context(channel=channel.value, delivery_id=msg.delivery_id, item_id=msg.item_id,
+                           revision=msg.revision, target=msg.target, operation=msg.operation.value)
 
     batch = settings.deliver_batch  # CK_DELIVER_BATCH
     pool = ThreadPoolExecutor(batch, thread_name_prefix=f"deliver-{channel.value}{lane}")
 
-    async def handle(event, msg: DeliverMessage | EventDecodeError) -> None:
+    def deliver_round(messages: list[DeliverMessage]) -> list:
+        """In a thread: the batch's ledger work in a few transactions, its platform calls side by side."""
+        results = deliver_many(messages, connector, build_target, settings, pool=pool, context=logged)
+        for msg, result in zip(messages, results, strict=True):
+            if not isinstance(result, Exception):
+                with logged(msg):
+                    log.info("delivery %s: %s%s", result.delivery_id, result.state,
+                             f" ({result.skipped})" if result.skipped else "")
+        return results
+
+    async def handle(event, msg: DeliverMessage, outcome) -> None:
         raw, key = event.value, event.key
-        if isinstance(msg, EventDecodeError):
-            await dead_letter(source, key, raw, str(msg))
-            return
-        try:
-            outcome = await asyncio.get_running_loop().run_in_executor(pool, deliver_logged, msg)
-        except Exception as exc:  # e.g. the database is away: try the same message again later
-            log.exception("delivery %s failed unexpectedly", msg.delivery_id)
+        if isinstance(outcome, Exception):  # e.g. the database is away: try the same message again later
+            with logged(msg):
+                log.error("delivery %s failed unexpectedly: %s: %s", msg.delivery_id, type(outcome).__name__,
+                          outcome)
             metrics.record_outcome(channel.value, "error")
             if msg.attempt >= settings.max_attempts:
-                await dead_letter(source, key, raw, f"unexpected error: {type(exc).__name__}: {exc}",
+                await dead_letter(source, key, raw, f"unexpected error: {type(outcome).__name__}: {outcome}",
                                   delivery_id=msg.delivery_id)
                 return
             later = msg.model_copy(update={"attempt": msg.attempt + 1,
@@ -236,28 +267,43 @@ def _channel_agents(app, settings, channel, connector, build_target, topic, send
         if outcome.dead_letter:
             await dead_letter(source, key, raw, outcome.dead_letter, delivery_id=msg.delivery_id)
 
-    async def handle_in_order(lane_events: list) -> None:
-        for event, msg in lane_events:
+    async def run_round(pairs: list) -> None:
+        try:
+            outcomes = await asyncio.to_thread(deliver_round, [msg for _, msg in pairs])
+        except Exception as exc:  # deliver_many reports errors per message; this is a bug: retry them all
+            log.exception("agent %s: a round failed", channel.value)
+            outcomes = [exc] * len(pairs)
+        for (event, msg), outcome in zip(pairs, outcomes, strict=True):
             try:
-                await handle(event, msg)
+                await handle(event, msg, outcome)
             except Exception:  # never let one message stop the agent
                 log.exception("agent %s: message dropped to the sweeper", channel.value)
 
     @app.agent(deliver_to, concurrency=1, name=f"deliver-{channel.value}{lane}")
     async def deliver_agent(stream):
-        """Up to `batch` deliveries at once: one lane per item keeps each item's publish,
-        correct and takedown in order; the batch is acked (and its offsets committed) only after
-        every delivery in it has finished, so a worker killed mid-batch gets the batch again."""
+        """Up to `batch` deliveries at once. A batch runs in rounds holding at most one message per
+        item (an item's publish, correct and takedown stay in order); the batch is acked (and its
+        offsets committed) only after every delivery in it has finished, so a worker killed
+        mid-batch gets the batch again."""
         async for events in stream.take_events(batch, within=DELIVER_BATCH_WITHIN):
-            lanes: dict[object, list] = {}
+            rounds: list[list] = []
+            depth: dict[int, int] = {}  # item → how many of its messages are in rounds already
             for event in events:
                 try:
                     msg = DeliverMessage.from_bytes(event.value)
                 except EventDecodeError as exc:
-                    msg = exc
-                lane_key = msg.item_id if isinstance(msg, DeliverMessage) else id(event)
-                lanes.setdefault(lane_key, []).append((event, msg))
-            await asyncio.gather(*(handle_in_order(lane_events) for lane_events in lanes.values()))
+                    try:
+                        await dead_letter(source, event.key, event.value, str(exc))
+                    except Exception:  # never let one message stop the agent
+                        log.exception("agent %s: dead letter not sent", channel.value)
+                    continue
+                n = depth.get(msg.item_id, 0)
+                depth[msg.item_id] = n + 1
+                if n == len(rounds):
+                    rounds.append([])
+                rounds[n].append((event, msg))
+            for pairs in rounds:
+                await run_round(pairs)
 
     async def forward_when_due(key: bytes | None, raw: bytes, msg: DeliverMessage) -> None:
         delay = (msg.not_before - now()).total_seconds() if msg.not_before else 0

@@ -311,13 +311,12 @@ def deliver_many(messages: list[DeliverMessage], connector: Connector, build_tar
             results[i] = work
         elif work.state in ASK_FIRST:
             works[i] = work
-        elif ledger.claim(session, rows[0].deliveries[work.delivery_id], work.state):
+        else:  # the row is locked by this transaction (see _Rows.read): claim it
+            ledger.claim_locked(session, rows[0].deliveries[work.delivery_id])
             work.state = S.in_flight.value
             works[i] = work
-        else:
-            results[i] = Outcome(work.delivery_id, "?", skipped="claimed by another worker")
 
-    _each_in_one_transaction(range(len(messages)), load, results, drop=works)
+    _each_in_one_transaction(range(len(messages)), load, results, drop=works, reset=rows.clear)
 
     # 2. ask the platform about earlier attempts (unknown, remote_pending) before anything is posted
     asking = {i: (lambda w: _verify(connector, w)) for i, w in works.items() if w.state in ASK_FIRST}
@@ -354,16 +353,31 @@ def deliver_many(messages: list[DeliverMessage], connector: Connector, build_tar
             else:
                 results[i] = _record_receipt(session, work.delivery_id, answer, settings, "call", due[0][1])
 
-        _each_in_one_transaction(list(works), record, results)
+        _each_in_one_transaction(list(works), record, results, reset=due.clear)
     return results
 
 
 def _each_in_one_transaction(indexes, step: Callable[[Session, int], None], results: list,
-                             drop: dict | None = None) -> None:
-    """`step` for each index in one ledger transaction, each in a savepoint of its own: an error
-    in one becomes that one's result (and the others still commit); if the commit itself fails,
+                             drop: dict | None = None, reset: Callable[[], None] | None = None) -> None:
+    """`step` for each index in one ledger transaction. With `reset`, first all together (the
+    usual case: one flush, no savepoints); if any step fails, that transaction is rolled back,
+    `reset` forgets what it read, and the steps run again each in a savepoint of its own: an error
+    in one becomes that one's result (and the others still commit). If the commit itself fails,
     every index without a result yet gets the error."""
     pending = [i for i in indexes if results[i] is None]
+    if reset is not None and pending:
+        saved_results, saved_drop = list(results), dict(drop) if drop is not None else None
+        try:
+            with _transaction() as session:
+                for i in pending:
+                    step(session, i)
+            return
+        except Exception:  # noqa: BLE001 - rolled back; one at a time below finds which one
+            results[:] = saved_results
+            if drop is not None:
+                drop.clear()
+                drop.update(saved_drop)
+            reset()
     try:
         with _transaction() as session:
             for i in pending:

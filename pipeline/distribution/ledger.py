@@ -49,8 +49,7 @@ def move(session: Session, delivery: Delivery, to_state: S, **fields: Any) -> No
     delivery.updated_at = now()
     for name, value in fields.items():
         setattr(delivery, name, value)
-    session.add(delivery)
-    session.flush()
+    session.add(delivery)  # written at the next flush, with the other rows of the transaction
     log(session, delivery, previous, to_state, **detail)
 
 
@@ -66,6 +65,12 @@ def claim(session: Session, delivery: Delivery, expected: str) -> bool:
         return False
     log(session, delivery, expected, S.in_flight)
     return True
+
+
+def claim_locked(session: Session, delivery: Delivery) -> None:
+    """`claim` for a row this transaction has locked already (read FOR UPDATE on PostgreSQL, under
+    BEGIN IMMEDIATE on SQLite): nobody can move it meanwhile, so no conditional update is needed."""
+    move(session, delivery, S.in_flight, attempts=delivery.attempts + 1)
 
 
 def succeed(session: Session, delivery: Delivery, receipt: Receipt, **detail: Any) -> None:

@@ -97,3 +97,23 @@ def test_a_revoked_token_fails_for_good_with_a_reconnect_message(weibo_delivery)
     row = state(msg.delivery_id)
     assert row.error_class == "permanent" and "reconnect" in row.last_error.lower()
     assert sandbox.posts()["weibo"] == []
+
+
+def test_one_broken_delivery_in_a_batch_does_not_stop_the_others(weibo_delivery):
+    """A batch runs its ledger work in one transaction; a row that cannot be loaded (here: its
+    revision is not in the store) gets its own error and the rest of the batch is still delivered."""
+    from pipeline.distribution.execute import deliver_many
+
+    sandbox, msg = weibo_delivery
+    settings = get_settings()
+    with session_scope() as session:
+        broken, _ = ledger.ensure(session, item_id=msg.item_id, revision=99, channel="weibo", target="cq-weibo",
+                                  operation=Operation.publish, event_id="00000000-0000-4000-8000-000000000002")
+    bad = msg.model_copy(update={"delivery_id": broken.id, "revision": 99})
+    connector = build_connectors(settings)["weibo"]
+    results = deliver_many([bad, msg], connector, lambda row, item: runtime_target(row, item, settings), settings)
+    assert isinstance(results[0], Exception)
+    assert results[1].state == S.succeeded
+    assert state(broken.id).state == S.pending  # untouched: tried again later
+    assert state(msg.delivery_id).state == S.succeeded
+    assert len(sandbox.posts()["weibo"]) == 1

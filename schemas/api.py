@@ -1,7 +1,7 @@
 """Request and response models of the REST API (`/api/v1`). Inputs forbid unknown fields."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -187,7 +187,9 @@ class ReplayRequest(_Input):
         default_factory=lambda: ["failed", "dead", "unknown"], min_length=1)
     channel: Literal["portal", "wechat", "weibo", "appfeed"] | None = None
     target: str | None = None
-    item: int | None = None
+    item: int | None = Field(None, ge=1, le=2**31 - 1)
+    deliveries: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
+        None, min_length=1, max_length=5000, description="only these ledger rows (delivery ids)")
     since: datetime | None = None
     force: bool = False
 

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+import nh3
+
 from connectors.appfeed.store import FeedState, Tombstone
 from connectors.appfeed.urls import absolute_url, feed_url
 from schemas.item import ItemSnapshot
@@ -42,6 +44,17 @@ VERSION = "https://jsonfeed.org/version/1.1"
 MEDIA_TYPE = "application/feed+json"
 FEED_LANGUAGE = "zh-CN"
 CST = timezone(timedelta(hours=8), "CST")
+
+# What an app may render of a body: the store's own allowlist, applied again here (the channel
+# does not trust the store, like the portal and WeChat renderers).
+CONTENT_TAGS = {
+    "p", "br", "hr", "strong", "b", "em", "i", "u", "s", "sub", "sup", "span",
+    "h2", "h3", "h4", "blockquote", "ul", "ol", "li", "a", "img", "figure", "figcaption",
+    "table", "thead", "tbody", "tr", "th", "td", "caption",
+}
+CONTENT_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"},
+                      "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
+CONTENT_URL_SCHEMES = {"http", "https", "mailto"}
 
 _URL_ATTRIBUTE = re.compile(r"""((?<![\w-])(?:src|href|poster)\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
@@ -70,13 +83,20 @@ def absolutize(html: str, base_url: str, page_url: str) -> str:
     return _URL_ATTRIBUTE.sub(resolve, html)
 
 
+def clean_content(html: str) -> str:
+    """No script, event handler or `javascript:` URL, whatever the snapshot holds."""
+    return nh3.clean(html, tags=CONTENT_TAGS, attributes=CONTENT_ATTRIBUTES, url_schemes=CONTENT_URL_SCHEMES,
+                     clean_content_tags={"script", "style"}, link_rel="noopener noreferrer",
+                     strip_comments=True).strip()
+
+
 def render_item(item: ItemSnapshot, base_url: str) -> dict[str, Any]:
     """One item as a JSON Feed item. Pure: the same snapshot and base URL give the same dict."""
     entry: dict[str, Any] = {
         "id": entry_id(item.id),
         "url": item.canonical_url,
         "title": item.title,
-        "content_html": absolutize(item.body_html, base_url, item.canonical_url),
+        "content_html": absolutize(clean_content(item.body_html), base_url, item.canonical_url),
         "date_published": rfc3339(item.published_at),
         "date_modified": rfc3339(item.updated_at),
         "authors": [{"name": item.author or item.issuer}],

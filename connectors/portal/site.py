@@ -12,12 +12,20 @@ Every file is written atomically (temp file in the same folder, then `os.replace
 web server never sees half a page. The manifest is written last: when it lists a revision, the page
 and every list that shows it are already on disk, which is what `verify` relies on. Writers of one
 site are serialised with an exclusive `flock` on `.lock`, across threads and processes.
+
+Publishes to one site that arrive together in one process are written as a group (group commit):
+the thread that gets the site writes every waiting page, then rebuilds the lists, the sitemap and
+the feed once and writes the manifest once, instead of once per page; each caller still gets its
+own entry or its own error.
 """
 
 import fcntl
 import hashlib
 import json
+import os
 import re
+import threading
+from concurrent.futures import Future
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -48,6 +56,25 @@ EXTRA_INDEX = re.compile(r"index_(\d+)\.html")
 EXTRA_SITEMAP = re.compile(r"sitemap_(\d+)\.xml")
 
 
+class _SiteQueue:
+    """Publishes waiting for one site folder in this process."""
+
+    def __init__(self):
+        self.mutex = threading.Lock()  # guards `waiting`
+        self.writer = threading.Lock()  # one thread of this process writes the site at a time
+        self.waiting: list[tuple[ItemSnapshot, list[str], Future]] = []
+
+
+_QUEUES: dict[Path, _SiteQueue] = {}
+_QUEUES_LOCK = threading.Lock()
+_MANIFESTS: dict[Path, tuple[tuple[int, int, int], dict[int, "PageEntry"]]] = {}  # parsed, by file identity
+
+
+def _queue_for(folder: Path) -> _SiteQueue:
+    with _QUEUES_LOCK:
+        return _QUEUES.setdefault(folder, _SiteQueue())
+
+
 def _check_code(kind: str, code: str) -> None:
     """Site and column codes become folder names: nothing that could climb out of the site."""
     if not SAFE_CODE.fullmatch(code) or code == MEDIA_DIR:
@@ -73,15 +100,24 @@ class SiteWriter:
     # -- reading ---------------------------------------------------------------------------------
 
     def entries(self) -> dict[int, PageEntry]:
-        """The manifest: every article on this site by item id."""
+        """The manifest: every article on this site by item id (parsed once per version of the file:
+        it is only ever replaced whole, so inode, size and mtime name a version)."""
         manifest = self.dir / MANIFEST
-        if not manifest.exists():  # never deleted once written: only replaced
-            return {}
         try:
-            raw = json.loads(manifest.read_text(encoding="utf-8"))
-            return {int(item_id): PageEntry.model_validate(entry) for item_id, entry in raw["items"].items()}
+            stat = os.stat(manifest)
+        except FileNotFoundError:  # never deleted once written: only replaced
+            return {}
+        version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        cached = _MANIFESTS.get(manifest)
+        if cached and cached[0] == version:
+            return dict(cached[1])
+        try:
+            raw = json.loads(manifest.read_bytes().decode("utf-8"))
+            entries = {int(item_id): PageEntry.model_validate(entry) for item_id, entry in raw["items"].items()}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise PermanentError(f"manifest of site {self.site.code} is unreadable: {exc}") from exc
+        _MANIFESTS[manifest] = (version, entries)
+        return dict(entries)
 
     def entry(self, item_id: int) -> PageEntry | None:
         return self.entries().get(item_id)
@@ -119,24 +155,66 @@ class SiteWriter:
         if unknown:
             raise PermanentError(f"site {self.site.code} has no column {', '.join(unknown)}", code="unknown_column")
 
-        with self._locked():
-            manifest = self.entries()
-            previous = manifest.get(item.id)
-            if previous and previous.revision > item.revision and self.file_for(previous.path).exists():
-                return previous
-            path = previous.path if previous else self.path_for(item, columns[0])
-            media_files = self._copy_media(item)
-            write_atomic(self.file_for(path), render_article(item, self.site, columns, path).encode())
-            entry = PageEntry(
-                title=item.title, columns=columns, path=path, url=self.site.url(path),
-                published_at=item.published_at, updated_at=item.updated_at, revision=item.revision,
-                summary=item.summary, media_files=media_files,
-            )
-            manifest[item.id] = entry
-            self._write_indexes(manifest, {*columns, *(previous.columns if previous else ())})
-            self._write_manifest(manifest)
-            self._collect_media(manifest)
-            return entry
+        done: Future = Future()
+        queue = _queue_for(self.dir)
+        with queue.mutex:
+            queue.waiting.append((item, columns, done))
+        with queue.writer:
+            if not done.done():  # nobody wrote it meanwhile: write everything waiting, this one included
+                with queue.mutex:
+                    group, queue.waiting = queue.waiting, []
+                self._upsert_group(group)
+        return done.result()
+
+    def _upsert_group(self, group: list[tuple[ItemSnapshot, list[str], Future]]) -> None:
+        """Pages first, then the lists once, then the manifest once; each future gets its entry or error."""
+        written: list[tuple[Future, PageEntry]] = []
+        try:
+            with self._locked():
+                manifest = self.entries()
+                touched: set[str] = set()
+                for item, columns, done in group:
+                    try:
+                        entry, changed = self._write_page(manifest, item, columns)
+                    except Exception as exc:  # this item only
+                        done.set_exception(exc)
+                        continue
+                    if changed is None:  # an older revision than the site's: nothing to write
+                        done.set_result(entry)
+                        continue
+                    touched |= changed
+                    written.append((done, entry))
+                if written:
+                    self._write_indexes(manifest, touched)
+                    self._write_manifest(manifest)
+                    self._collect_media(manifest)
+        except Exception as exc:  # the lists or the manifest: none of the group is published
+            for done, _ in written:
+                done.set_exception(exc)
+            for _, _, done in group:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for done, entry in written:
+            done.set_result(entry)
+
+    def _write_page(self, manifest: dict[int, PageEntry], item: ItemSnapshot,
+                    columns: list[str]) -> tuple[PageEntry, set[str] | None]:
+        """The item's page and media; its entry goes into `manifest`. Returns (entry, the columns
+        whose lists change), or (the site's entry, None) when the site has a newer revision."""
+        previous = manifest.get(item.id)
+        if previous and previous.revision > item.revision and self.file_for(previous.path).exists():
+            return previous, None
+        path = previous.path if previous else self.path_for(item, columns[0])
+        media_files = self._copy_media(item)
+        write_atomic(self.file_for(path), render_article(item, self.site, columns, path).encode())
+        entry = PageEntry(
+            title=item.title, columns=columns, path=path, url=self.site.url(path),
+            published_at=item.published_at, updated_at=item.updated_at, revision=item.revision,
+            summary=item.summary, media_files=media_files,
+        )
+        manifest[item.id] = entry
+        return entry, {*columns, *(previous.columns if previous else ())}
 
     def remove(self, item_id: int) -> bool:
         """Take the item's page down and rebuild every list that showed it. False if it was not here.
@@ -184,6 +262,8 @@ class SiteWriter:
             "items": {str(i): manifest[i].model_dump(mode="json") for i in sorted(manifest)},
         }
         write_atomic(self.dir / MANIFEST, json.dumps(document, ensure_ascii=False, indent=2).encode())
+        stat = os.stat(self.dir / MANIFEST)  # what was just written needs no parsing by this process
+        _MANIFESTS[self.dir / MANIFEST] = ((stat.st_ino, stat.st_size, stat.st_mtime_ns), dict(manifest))
 
     def _copy_media(self, item: ItemSnapshot) -> list[str]:
         names = []

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -14,6 +14,16 @@ from pipeline.store.db import get_engine
 from pipeline.store.models import User
 
 _bearer = HTTPBearer(auto_error=False)
+
+# Row ids are INTEGER columns: PostgreSQL holds 2**31 - 1 at most (SQLite more). A larger id in a
+# path or a filter is a 422 here, instead of reaching the query and failing there.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+
+
+def row_id_filter(description: str | None = None):
+    """An optional `?item=`-style filter by row id."""
+    return Query(None, ge=1, le=MAX_ROW_ID, description=description)
 
 
 def _session() -> Iterator[Session]:

@@ -22,19 +22,33 @@ class BodySizeLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             return await self._refuse(send, limit)
-        seen = 0
+        seen, too_large, answered = 0, False, False
 
         async def limited_receive():
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
+                too_large = True
                 raise _TooLarge
             return message
 
+        async def guarded_send(message):
+            """Once the body went past the limit, whatever the app answers (FastAPI turns the
+            interrupted read into a 400) is replaced by the 413."""
+            nonlocal answered
+            if too_large:
+                if not answered:
+                    answered = True
+                    await self._refuse(send, limit)
+                return
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
+            pass
+        if too_large and not answered:
             await self._refuse(send, limit)
 
     async def _refuse(self, send: Send, limit: int) -> None:

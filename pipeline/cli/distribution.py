@@ -71,13 +71,14 @@ def replay_command(state: list[str] = typer.Option(None, "--state", help=f"defau
                    channel: str | None = typer.Option(None, "--channel"),
                    target: str | None = typer.Option(None, "--target"),
                    item: int | None = typer.Option(None, "--item"),
+                   delivery: list[int] = typer.Option(None, "--delivery", help="only this delivery id (repeatable)"),
                    since: datetime | None = typer.Option(None, "--since"),
                    force: bool = typer.Option(False, "--force", help="also re-send succeeded deliveries"),
                    wait: float = typer.Option(0, "--wait", help="follow the replayed deliveries for up to N seconds"),
                    token: str | None = Token):
     """Replay failed distributions through new outbox events (admin)."""
     flt = ReplayFilter(states=state or list(DEFAULT_STATES), channel=channel, target=target, item_id=item,
-                       since=since, force=force)
+                       since=since, force=force, delivery_ids=delivery or None)
     with session_scope() as session:
         actor = acting_user(session, token)
         if actor.role != Role.admin:

@@ -53,6 +53,9 @@ def worker(role: list[str] = typer.Option(None, "--role", help=ROLES_HELP),
     if unknown:
         err.print(f"[red]error:[/red] unknown role(s) {', '.join(unknown)}; choose from {', '.join(ALL_ROLES)}")
         raise typer.Exit(2)
+    if roles == ["relay"]:  # a faust worker needs a topic to consume: the relay alone is `ck relay`
+        err.print("worker: the relay role alone runs as `ck relay`")
+        return relay()
     bootstrap = _bootstrap()
     settings = get_settings()
     ensure_topics(bootstrap, replication=settings.kafka_replication)

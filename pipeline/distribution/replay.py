@@ -28,6 +28,7 @@ class ReplayFilter:
     item_id: int | None = None
     since: datetime | None = None
     force: bool = False
+    delivery_ids: list[int] | None = None  # just these ledger rows (still only in `states`)
 
 
 @dataclass
@@ -53,6 +54,8 @@ def matching(session: Session, flt: ReplayFilter) -> list[Delivery]:
         query = query.where(Delivery.item_id == flt.item_id)
     if flt.since:
         query = query.where(Delivery.updated_at >= flt.since)
+    if flt.delivery_ids is not None:
+        query = query.where(Delivery.id.in_(flt.delivery_ids))
     return list(session.exec(query.order_by(Delivery.id)))
 
 
@@ -77,6 +80,6 @@ def replay(session: Session, actor: User, flt: ReplayFilter, settings: Settings)
         summary.events += 1
         summary.deliveries += [r.id for r in rows]
     record(session, actor, "distribution.replay", states=flt.states, channel=flt.channel, target=flt.target,
-           item=flt.item_id, force=flt.force, events=summary.events, deliveries=len(summary.deliveries))
+           item=flt.item_id, only=flt.delivery_ids, force=flt.force, events=summary.events, deliveries=len(summary.deliveries))
     session.flush()
     return summary

@@ -169,6 +169,9 @@ def logging_config(level: str | int = "INFO", log_format: str = "auto") -> dict[
     formatter = JsonFormatter if use_json(log_format) else TextFormatter
     level = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     handler = {"class": "logging.StreamHandler", "formatter": "ck", "stream": "ext://sys.stderr"}
+    # httpx writes a line per platform request at INFO: only worth its cost when debugging
+    quiet = {name: {"level": max(level, logging.WARNING) if isinstance(level, int) else "WARNING"}
+             for name in ("httpx",)}
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -176,7 +179,8 @@ def logging_config(level: str | int = "INFO", log_format: str = "auto") -> dict[
         "handlers": {"default": handler},
         "root": {"level": level, "handlers": ["default"]},
         # uvicorn configures these itself unless told; route them through the same handler.
-        "loggers": {name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+        "loggers": {name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}
+        | (quiet if not isinstance(level, int) or level > logging.DEBUG else {}),
     }
 
 

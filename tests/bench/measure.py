@@ -30,18 +30,22 @@ def _ms(seconds: float | None) -> float | None:
 
 
 class PeakMemory:
-    """Samples the resident memory (RSS) of named processes every `interval` (children not included)."""
+    """Samples the resident memory (RSS) of named processes every `interval` (children not included),
+    and the CPU time each used while watched."""
 
     def __init__(self, interval: float = 0.5):
         self.interval = interval
         self.procs: dict[str, psutil.Process] = {}
         self.peak: dict[str, int] = defaultdict(int)
+        self.cpu_start: dict[str, float] = {}
+        self.cpu_last: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def watch(self, name: str, pid: int | None) -> None:
         if pid:
-            self.procs[name] = psutil.Process(pid)
+            self.procs[name] = proc = psutil.Process(pid)
+            self.cpu_start[name] = self.cpu_last[name] = _cpu(proc)
 
     def start(self) -> "PeakMemory":
         self._thread.start()
@@ -51,6 +55,7 @@ class PeakMemory:
         for name, proc in list(self.procs.items()):
             try:
                 rss = proc.memory_info().rss
+                self.cpu_last[name] = _cpu(proc)
             except psutil.Error:
                 continue
             self.peak[name] = max(self.peak[name], rss)
@@ -64,6 +69,15 @@ class PeakMemory:
         self._stop.set()
         self._thread.join(5)
         return {name: round(rss / 2**20, 1) for name, rss in self.peak.items()}
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU (user + system) each process used while watched (up to its last sample)."""
+        return {name: round(self.cpu_last[name] - self.cpu_start[name], 2) for name in self.cpu_start}
+
+
+def _cpu(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return times.user + times.system
 
 
 def ledger_counts() -> dict[str, int]:

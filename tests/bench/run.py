@@ -43,6 +43,7 @@ CHANNEL_ROLES = ("portal", "wechat", "weibo", "appfeed")
 REALISTIC = {"wechat": 200, "weibo": 120, "webhooks": 50}  # ms per platform call: 50–200 ms
 TARGETS = {"deliveries_per_s": 1000, "share_of_bare_relay": 0.25, "times_sequential": 20,
            "p99_all_channels_ms_at_50_per_s": 1000, "skew_p99_ms": 250}
+KITCHEN_PROCESSES = ("router", "relay")  # and every "channel worker N"
 DEFAULT_BATCH = 16  # CK_DELIVER_BATCH, the default of pipeline.config
 FAST = {"CK_RETRY_BASE_SECONDS": "0.2", "CK_RETRY_CAP_SECONDS": "2", "CK_RETRY_AFTER_CAP_SECONDS": "2",
         "CK_REMOTE_POLL_SECONDS": "0.5"}
@@ -141,11 +142,15 @@ class Bench:
             if keep_topics:
                 result["_env"] = env
         finally:
+            memory.sample()  # CPU up to the end of the work, before the workers stop
             workers.stop_all()
             result_memory = memory.stop()
             platforms.terminate()
             platforms.wait(20)
         result["peak_rss_mb"] = result_memory
+        result["cpu_s"] = memory.cpu_seconds()
+        kitchen_cpu = sum(v for k, v in result["cpu_s"].items() if k in KITCHEN_PROCESSES or k.startswith("channel"))
+        result["kitchen_cpu_ms_per_delivery"] = round(1000 * kitchen_cpu / (4 * count), 2)
         log(f"scenario {name}: {_short(result)}")
         return result
 
@@ -266,6 +271,11 @@ def table(results: dict) -> str:
     lines += ["", "peak RSS (MB) per process:"]
     for name, r in results["scenarios"].items():
         lines.append(f"  {name:<26}" + ", ".join(f"{k} {v:g}" for k, v in r["peak_rss_mb"].items()))
+    lines += ["", "CPU seconds per process while watched (kitchen = router + channel workers + relay):"]
+    for name, r in results["scenarios"].items():
+        if r.get("cpu_s"):
+            lines.append(f"  {name:<26}" + ", ".join(f"{k} {v:g}" for k, v in r["cpu_s"].items())
+                         + f"; kitchen {r['kitchen_cpu_ms_per_delivery']:g} ms per delivery")
     lines += ["", "baselines (same run, same broker, same emulators):"]
     for name, b in results["baselines"].items():
         lines.append(f"  {name:<26}" + ", ".join(f"{k} {v}" for k, v in b.items() if k != "at_platforms"))

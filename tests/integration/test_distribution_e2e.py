@@ -195,3 +195,19 @@ def test_events_on_ck_items_are_valid_ninjs_and_workers_stop_cleanly_on_sigterm(
     event = ItemEvent.from_bytes(events[0].value)
     validate_ninjs(event.item)
     assert event.type == "publish" and event.item["altids"] and event.item["headlines"][0]["value"]
+
+
+def test_roles_split_over_processes_relay_alone_included(kitchen):
+    """`ck worker --role relay` runs the relay by itself (as `ck relay`); with a router and the
+    channel roles in processes of their own, an item still reaches all four channels once."""
+    relay = kitchen.workers.start("relay", wait_ready=False)
+    log = kitchen.workers.procs[-1][1]
+    wait_until(lambda: relay.poll() is not None or b"relay on" in log.read_bytes(), 60, "the relay to start")
+    assert relay.poll() is None, log.read_text(errors="replace")[-3000:]
+    kitchen.workers.start("router")
+    kitchen.workers.start("portal", "wechat", "weibo", "appfeed")
+    item_id = kitchen.sign_off()
+    wait_until(lambda: kitchen.settled(item_id), 60, "four deliveries to succeed")
+    posts = kitchen.sandbox.posts()
+    assert len(live(posts["wechat"])) == 1 and len(live(posts["weibo"])) == 1
+    assert kitchen.workers.stop(relay) == 0  # SIGTERM: a clean stop

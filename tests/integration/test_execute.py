@@ -117,3 +117,23 @@ def test_one_broken_delivery_in_a_batch_does_not_stop_the_others(weibo_delivery)
     assert state(broken.id).state == S.pending  # untouched: tried again later
     assert state(msg.delivery_id).state == S.succeeded
     assert len(sandbox.posts()["weibo"]) == 1
+
+
+def test_replay_by_delivery_id_replays_only_that_row(weibo_delivery):
+    """Two failed rows of one item and target: replaying one by its id leaves the other alone
+    (the console's "replay one" and `ck replay --delivery`)."""
+    from pipeline.distribution.replay import ReplayFilter, replay
+
+    _sandbox, msg = weibo_delivery
+    settings = get_settings()
+    with session_scope() as session:
+        other, _ = ledger.ensure(session, item_id=msg.item_id, revision=1, channel="weibo", target="cq-weibo",
+                                 operation=Operation.takedown, event_id="00000000-0000-4000-8000-000000000003")
+        for row in (session.get(Delivery, msg.delivery_id), other):
+            ledger.move(session, row, S.failed, detail={"reason": "test"})
+        other_id = other.id
+    with session_scope() as session:
+        summary = replay(session, get_user(session, "admin"),
+                         ReplayFilter(states=["failed"], delivery_ids=[msg.delivery_id]), settings)
+    assert summary.deliveries == [msg.delivery_id]
+    assert state(msg.delivery_id).state == S.pending and state(other_id).state == S.failed

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Query
 
-from pipeline.api.deps import CurrentUser, SessionDep
+from pipeline.api.deps import MAX_ROW_ID, CurrentUser, SessionDep, row_id_filter
 from pipeline.audit import entries
 from pipeline.clock import aware
 from pipeline.store.models import User
@@ -12,8 +12,8 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("", response_model=list[AuditPublic])
-def audit(session: SessionDep, _: CurrentUser, item: int | None = None,
-          after: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=5000)):
+def audit(session: SessionDep, _: CurrentUser, item: int | None = row_id_filter(),
+          after: int = Query(0, ge=0, le=MAX_ROW_ID), limit: int = Query(500, ge=1, le=5000)):
     names = {}
     out = []
     for e in entries(session, item_id=item, limit=limit, after_id=after):

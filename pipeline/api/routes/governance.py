@@ -4,10 +4,10 @@ report, rescan findings with one-click takedown, and the emergency items waiting
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from sqlmodel import select
 
-from pipeline.api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
+from pipeline.api.deps import AdminUser, CurrentUser, RowId, SessionDep, SettingsDep, row_id_filter
 from pipeline.clock import NEWSROOM_TZ, aware, now
 from pipeline.errors import Forbidden
 from pipeline.governance import fastlane, monitor, quarterly, registry, rescan, token_health
@@ -45,7 +45,7 @@ def _signer(user: CurrentUser) -> User:
 
 
 SignerUser = Annotated[User, Depends(_signer)]
-Id = Annotated[int, Path(ge=1, le=2**63 - 1)]  # what the databases can hold
+Id = RowId
 
 
 # ------------------------------------------------------------------------------------------ registry
@@ -201,7 +201,7 @@ def _finding_public(session, f: RescanFinding) -> FindingPublic:
 
 @router.get("/findings", response_model=list[FindingPublic])
 def findings(session: SessionDep, _: SignerUser, status: str | None = "open",
-             item: int | None = Query(None, ge=1, le=2**63 - 1)):
+             item: int | None = row_id_filter()):
     return [_finding_public(session, f) for f in rescan.findings(session, status or None, item)]
 
 

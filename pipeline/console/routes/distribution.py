@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlmodel import select
 
+from pipeline.api.deps import MAX_ROW_ID, RowId
 from pipeline.api.deps import SessionDep, SettingsDep
 from pipeline.clock import NEWSROOM_TZ
 from pipeline.console.board import delivery_story, load_board
@@ -35,7 +36,7 @@ def board_json(session: SessionDep, user: ConsoleUser):
 
 
 @router.get("/deliveries/{delivery_id}")
-def delivery(request: Request, delivery_id: int, session: SessionDep, user: ConsoleUser, fragment: bool = False):
+def delivery(request: Request, delivery_id: RowId, session: SessionDep, user: ConsoleUser, fragment: bool = False):
     row = session.get(Delivery, delivery_id)
     if row is None:
         raise NotFound(f"没有编号为 {delivery_id} 的分发记录")
@@ -76,25 +77,20 @@ def failures(request: Request, session: SessionDep, user: ConsoleUser, channel: 
 @router.post("/failures/replay")
 def replay_selected(request: Request, session: SessionDep, settings: SettingsDep, user: ConsoleAdmin,
                     form: CheckedForm, only: int | None = None):
-    """Replay each chosen delivery (`only`: just that one, whatever else is ticked): one `replay` per
-    (item, target, state), which audits itself."""
+    """Replay exactly the chosen deliveries (`only`: just that one, whatever else is ticked), by
+    their ids; `replay` audits itself."""
     ids = [only] if only is not None else [int(v) for v in form.getlist("delivery") if str(v).isdigit()]
+    ids = [i for i in ids if 1 <= i <= MAX_ROW_ID]
     if not ids:
         raise Invalid("请先勾选要重放的分发记录")
-    chosen = session.exec(select(Delivery).where(Delivery.id.in_(ids))).all()
-    keys = sorted({(d.item_id, d.target_code, d.channel, d.state) for d in chosen if d.state in FAILED_STATES})
-    replayed = skipped = 0
-    for item_id, target, channel, state in keys:
-        summary = replay(session, user, ReplayFilter(states=[state], channel=channel, target=target, item_id=item_id),
-                         settings)
-        replayed += len(summary.deliveries)
-        skipped += summary.skipped_withdrawn
+    summary = replay(session, user, ReplayFilter(states=list(FAILED_STATES), delivery_ids=ids), settings)
+    replayed, skipped = len(summary.deliveries), summary.skipped_withdrawn
     session.commit()
     message = f"已重放 {replayed} 条分发"
     if skipped:
         message += f"，{skipped} 条因稿件已撤稿而跳过"
-    if len(keys) < len(ids):
-        message += f"，{len(ids) - len(keys)} 条已不在失败状态"
+    if replayed + skipped < len(set(ids)):
+        message += f"，{len(set(ids)) - replayed - skipped} 条已不在失败状态"
     flash(request, message)
     back = str(form.get("back") or "")
     return redirect(back if back.startswith(PREFIX + "/") and not back.startswith("//") else f"{PREFIX}/failures")

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
 
+from pipeline.api.deps import RowId
 from pipeline.api.deps import SessionDep, SettingsDep
 from pipeline.audit import entries
 from pipeline.clock import local
@@ -138,7 +139,7 @@ def create(request: Request, session: SessionDep, settings: SettingsDep, user: C
 
 
 @router.get("/items/{item_id}")
-def show(request: Request, item_id: int, session: SessionDep, settings: SettingsDep, user: ConsoleUser):
+def show(request: Request, item_id: RowId, session: SessionDep, settings: SettingsDep, user: ConsoleUser):
     return _item_page(request, session, settings, user, get_item(session, item_id))
 
 
@@ -157,14 +158,14 @@ def _item_page(request: Request, session: Session, settings: Settings, user: Use
 
 
 @router.get("/items/{item_id}/edit")
-def edit(request: Request, item_id: int, session: SessionDep, settings: SettingsDep, user: ConsoleUser):
+def edit(request: Request, item_id: RowId, session: SessionDep, settings: SettingsDep, user: ConsoleUser):
     item = get_item(session, item_id)
     public = item_public(session, item, settings)
     return _editor(request, session, user, settings, session.get(Unit, item.unit_id), public, _form_values(public))
 
 
 @router.post("/items/{item_id}/edit")
-def revise(request: Request, item_id: int, session: SessionDep, settings: SettingsDep, user: ConsoleUser,
+def revise(request: Request, item_id: RowId, session: SessionDep, settings: SettingsDep, user: ConsoleUser,
            form: CheckedForm):
     item = get_item(session, item_id)
     unit = session.get(Unit, item.unit_id)
@@ -181,7 +182,7 @@ def revise(request: Request, item_id: int, session: SessionDep, settings: Settin
 
 
 @router.get("/items/{item_id}/preview")
-def preview(request: Request, item_id: int, session: SessionDep, settings: SettingsDep, user: ConsoleUser):
+def preview(request: Request, item_id: RowId, session: SessionDep, settings: SettingsDep, user: ConsoleUser):
     item = get_item(session, item_id)
     revision = get_revision(session, item)
     return render(request, "preview.html", item=item_public(session, item, settings),
@@ -190,7 +191,7 @@ def preview(request: Request, item_id: int, session: SessionDep, settings: Setti
 
 
 @router.post("/items/{item_id}/submit")
-def submit(request: Request, item_id: int, session: SessionDep, settings: SettingsDep, user: ConsoleUser,
+def submit(request: Request, item_id: RowId, session: SessionDep, settings: SettingsDep, user: ConsoleUser,
            _: CheckedForm):
     try:
         workflow.submit(session, user, item_id, settings)
@@ -203,7 +204,7 @@ def submit(request: Request, item_id: int, session: SessionDep, settings: Settin
 
 
 @router.post("/items/{item_id}/takedown")
-def takedown(request: Request, item_id: int, session: SessionDep, settings: SettingsDep, user: ConsoleUser,
+def takedown(request: Request, item_id: RowId, session: SessionDep, settings: SettingsDep, user: ConsoleUser,
              form: CheckedForm):
     try:
         if form.get("confirm") != "yes":

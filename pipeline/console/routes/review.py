@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlmodel import Session, func, select
 
+from pipeline.api.deps import RowId
 from pipeline.api.deps import SessionDep, SettingsDep
 from pipeline.config import Settings
 from pipeline.console.diffs import revision_diff
@@ -57,12 +58,12 @@ def _review_page(request: Request, session: Session, settings: Settings, user: U
 
 
 @router.get("/review/{item_id}")
-def review_page(request: Request, item_id: int, session: SessionDep, settings: SettingsDep, user: ConsoleUser):
+def review_page(request: Request, item_id: RowId, session: SessionDep, settings: SettingsDep, user: ConsoleUser):
     return _review_page(request, session, settings, user, get_item(session, item_id))
 
 
 @router.post("/review/{item_id}")
-def decide(request: Request, item_id: int, session: SessionDep, settings: SettingsDep, user: ConsoleUser,
+def decide(request: Request, item_id: RowId, session: SessionDep, settings: SettingsDep, user: ConsoleUser,
            form: CheckedForm):
     comment = str(form.get("comment") or "").strip()
     item = get_item(session, item_id)

@@ -6,6 +6,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from pipeline.errors import CKError
@@ -44,6 +45,13 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 400 and exc.detail == FASTAPI_PARSE_ERROR:
             return problem(400, "Malformed body", "the body could not be read: it must be UTF-8 encoded JSON")
         return problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail))
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_: Request, exc: DataError):
+        """A value the database refuses by type (PostgreSQL: a NUL character in text, a number out
+        of range): bad input, rolled back with its request; the database's own words in the detail."""
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0][:300]
+        return problem(422, "Invalid value", f"a value in the request cannot be stored or searched: {reason}")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception):

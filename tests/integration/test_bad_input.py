@@ -372,3 +372,11 @@ def test_a_replay_naming_an_unknown_item_or_state_changes_nothing(client, room):
         assert r.json()["events"] == 0
     problem(client.post("/api/v1/distributions/replay", json={"states": ["bogus"]}, headers=room.auth("admin")), 422)
     assert stored(client, room)[0] == before[0]  # the audit may record the (empty) replay; items are untouched
+
+
+def test_a_nul_character_in_a_filter_is_a_4xx_on_every_database(client, room):
+    """PostgreSQL refuses NUL in text (psycopg DataError); that is bad input, not a server error."""
+    r = client.get("/api/v1/governance/freshness/history?unit=%00", headers=room.auth("admin"))
+    problem(r, 404, 422)
+    r = client.get("/api/v1/distributions?target=a%00b", headers=room.auth("admin"))
+    assert r.status_code in (200, 422), r.text

@@ -1,6 +1,7 @@
 """Delivery contracts: where an item goes (Target), what came back (Receipt), how errors rank."""
 
 from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -45,6 +46,9 @@ class Target(BaseModel):
     unit: str = ""
     columns: list[str] = Field(default_factory=list)
     config: dict[str, Any] = Field(default_factory=dict)
+    # the registry's word when the target was read (status, health, health_reason, health_since):
+    # the delivery's own transaction read it, so the guard need not read it again
+    registry: tuple[str, str, str | None, datetime | None] | None = None
 
 
 class Receipt(BaseModel):

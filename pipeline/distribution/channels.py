@@ -6,6 +6,7 @@ from connectors.base import Connector
 from connectors.portal.connector import PortalConnector
 from connectors.wechat.connector import WeChatConnector
 from connectors.weibo.connector import WeiboConnector
+from pipeline.clock import aware
 from pipeline.config import Settings
 from pipeline.governance.credentials import reveal
 from pipeline.governance.token_health import GuardedConnector
@@ -39,4 +40,5 @@ def runtime_target(row: ChannelTarget, item: ItemSnapshot, settings: Settings) -
         config.setdefault("feeds_dir", str(settings.feeds_dir))
         config.setdefault("base_url", settings.public_base_url)
         config.setdefault("title", row.name)
-    return Target(channel=Channel(row.channel), code=row.code, name=row.name, columns=columns, config=config)
+    return Target(channel=Channel(row.channel), code=row.code, name=row.name, columns=columns, config=config,
+                  registry=(row.status, row.health, row.health_reason, aware(row.health_since)))

@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import tuple_
 from sqlmodel import Session, select
 
 from connectors.base import Connector
@@ -95,9 +96,9 @@ class _Rows:
     them without another query."""
 
     deliveries: dict[int, Delivery]  # held here: the session's identity map keeps only weak references
-    items: dict[int, Item]
+    item_status: dict[int, str]
     targets: dict[str, ChannelTarget]
-    revisions: dict[tuple[int, int], ItemRevision]
+    raw_snapshots: dict[tuple[int, int], dict]
     snapshots: dict[tuple[int, int], ItemSnapshot]
 
     @classmethod
@@ -106,22 +107,21 @@ class _Rows:
                                                     .order_by(Delivery.id).with_for_update())}
         rows = list(deliveries.values())
         item_ids = {d.item_id for d in rows}
-        items = {i.id: i for i in session.exec(select(Item).where(Item.id.in_(item_ids)))} if item_ids else {}
         codes = {d.target_code for d in rows}
-        targets = ({t.code: t for t in session.exec(select(ChannelTarget).where(ChannelTarget.code.in_(codes)))}
-                   if codes else {})
-        revisions = {}
-        if item_ids:
-            wanted = {(d.item_id, d.revision) for d in rows}
-            for r in session.exec(select(ItemRevision).where(ItemRevision.item_id.in_(item_ids))):
-                if (r.item_id, r.number) in wanted:
-                    revisions[(r.item_id, r.number)] = r
-        return cls(deliveries, items, targets, revisions, {})
+        if not rows:
+            return cls(deliveries, {}, {}, {}, {})
+        status = dict(session.exec(select(Item.id, Item.status).where(Item.id.in_(item_ids))).all())
+        targets = {t.code: t for t in session.exec(select(ChannelTarget).where(ChannelTarget.code.in_(codes)))}
+        pairs = {(d.item_id, d.revision) for d in rows}
+        snapshots = {(i, n): snap for i, n, snap in session.exec(
+            select(ItemRevision.item_id, ItemRevision.number, ItemRevision.snapshot)
+            .where(tuple_(ItemRevision.item_id, ItemRevision.number).in_(pairs))).all()}
+        return cls(deliveries, status, targets, snapshots, {})
 
     def snapshot(self, item_id: int, number: int) -> ItemSnapshot:
         key = (item_id, number)
         if key not in self.snapshots:
-            self.snapshots[key] = ItemSnapshot.model_validate(self.revisions[key].snapshot)
+            self.snapshots[key] = ItemSnapshot.model_validate(self.raw_snapshots[key])
         return self.snapshots[key]
 
 
@@ -135,8 +135,7 @@ def _load(session: Session, msg: DeliverMessage, build_target: TargetBuilder, ro
         return Outcome(d.id, d.state, skipped=f"already {d.state}")
     if d.state == S.in_flight:
         ledger.move(session, d, S.unknown, detail={"reason": "found in flight: the last worker stopped mid-call"})
-    item = rows.items[d.item_id]
-    if d.operation != Operation.takedown and item.status == "withdrawn":
+    if d.operation != Operation.takedown and rows.item_status[d.item_id] == "withdrawn":
         if d.state == S.pending:
             return _stop(session, d, S.failed, "the item was withdrawn before delivery")
         if d.state == S.retrying:

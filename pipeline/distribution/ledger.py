@@ -40,6 +40,41 @@ def ensure(session: Session, *, item_id: int, revision: int, channel: str, targe
     return row, True
 
 
+def ensure_many(session: Session, *, item_id: int, revision: int, event_id: str,
+                plan: dict[str, tuple[str, Operation]]) -> dict[str, tuple[Delivery, bool]]:
+    """`ensure` for every (target → (channel, operation)) of one item revision: one query for the rows
+    that exist, the new ones inserted together; if another router inserted one meanwhile, row by row."""
+    if not plan:
+        return {}
+    existing = {(d.target_code, d.operation): d for d in session.exec(
+        select(Delivery).where(Delivery.item_id == item_id, Delivery.revision == revision,
+                               Delivery.target_code.in_(list(plan))).with_for_update())}
+    out: dict[str, tuple[Delivery, bool]] = {}
+    new: dict[str, Delivery] = {}
+    for code, (channel, operation) in plan.items():
+        row = existing.get((code, operation.value))
+        if row is not None:
+            out[code] = (row, False)
+        else:
+            new[code] = Delivery(channel=channel, event_id=event_id, item_id=item_id, revision=revision,
+                                 target_code=code, operation=operation.value)
+    if new:
+        try:
+            with session.begin_nested():
+                session.add_all(new.values())
+                session.flush()
+        except IntegrityError:  # raced with another router: settle each one on its own
+            for code in new:
+                channel, operation = plan[code]
+                out[code] = ensure(session, item_id=item_id, revision=revision, channel=channel, target=code,
+                                   operation=operation, event_id=event_id)
+            return {code: out[code] for code in plan}
+        for code, row in new.items():
+            log(session, row, None, S.pending, event_id=event_id)
+            out[code] = (row, True)
+    return {code: out[code] for code in plan}
+
+
 def move(session: Session, delivery: Delivery, to_state: S, **fields: Any) -> None:
     """Change state (checked against the state machine) and record it."""
     check_transition(delivery.state, to_state)

@@ -42,9 +42,10 @@ def plan_deliveries(session: Session, event: ItemEvent) -> list[DeliverMessage]:
     # rows mean the same event came again (a relay resent it after a crash) and are found by `ensure`.
     held = ledger.holders(session, item.id, None if event.type == Operation.takedown else revision.number)
     messages = []
-    for code, (channel, operation) in operations_for(event, wanted, held).items():
-        row, created = ledger.ensure(session, item_id=item.id, revision=revision.number, channel=channel,
-                                     target=code, operation=operation, event_id=event.event_id)
+    plan = operations_for(event, wanted, held)
+    rows = ledger.ensure_many(session, item_id=item.id, revision=revision.number, event_id=event.event_id, plan=plan)
+    for code, (channel, operation) in plan.items():
+        row, created = rows[code]
         if not created:
             if row.state == S.succeeded and not event.force:
                 continue

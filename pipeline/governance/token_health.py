@@ -157,7 +157,7 @@ class GuardedConnector:
         return self.inner.classify(error)
 
     def _guard(self, operation: Operation | None, target: Target, call: Callable[[], T]) -> T:
-        view = _registry_view(target.code)
+        view = target.registry or _registry_view(target.code)
         if view is not None:
             status, health, reason, since = view
             refusal = publishing_refusal(target.code, status, operation.value) if operation else None

@@ -82,7 +82,7 @@ class Bench:
 
     def scenario(self, name: str, count: int, *, latency: dict | None = None, channel_workers: int = 1,
                  rate: float | None = None, timeout: float = 900, keep_topics: bool = False,
-                 env: dict | None = None) -> dict:
+                 env: dict | None = None, per_channel: bool = False) -> dict:
         """Sign off `count` items and wait until every one is delivered on all four channels.
 
         `rate` None: sign everything off first, then start the workers (a backlog: throughput).
@@ -114,8 +114,11 @@ class Bench:
                     newsroom.sign_off(item_id, unit)
                 sign_off_s = time.perf_counter() - started
             procs = [("router", workers.start("router", wait_ready=False))]
-            procs += [(f"channel worker {i + 1}", workers.start(*CHANNEL_ROLES, wait_ready=False))
-                      for i in range(channel_workers)]
+            if per_channel:  # one process per channel, so the four share the two cores
+                procs += [(f"channel worker {role}", workers.start(role, wait_ready=False)) for role in CHANNEL_ROLES]
+            else:
+                procs += [(f"channel worker {i + 1}", workers.start(*CHANNEL_ROLES, wait_ready=False))
+                          for i in range(channel_workers)]
             procs.append(("relay", workers.start("relay", wait_ready=False)))
             for label, proc in procs:
                 memory.watch(label, proc.pid)
@@ -343,6 +346,7 @@ def main(argv: list[str] | None = None) -> None:
     plan = {
         "backlog-0ms-1w": dict(count=args.items),
         "backlog-0ms-2w": dict(count=args.items, channel_workers=2),
+        "backlog-0ms-per-channel": dict(count=args.items, per_channel=True),
         # the channel agents as they were: one delivery after another (CK_DELIVER_BATCH=1)
         "backlog-0ms-1w-batch1": dict(count=min(args.items, 300), env={"CK_DELIVER_BATCH": "1"}),
         "paced-50-0ms": dict(count=paced, rate=50.0),

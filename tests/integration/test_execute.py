@@ -137,3 +137,18 @@ def test_replay_by_delivery_id_replays_only_that_row(weibo_delivery):
                          ReplayFilter(states=["failed"], delivery_ids=[msg.delivery_id]), settings)
     assert summary.deliveries == [msg.delivery_id]
     assert state(msg.delivery_id).state == S.pending and state(other_id).state == S.failed
+
+
+def test_ensure_many_finds_existing_rows_and_inserts_only_the_new_ones(weibo_delivery):
+    _sandbox, msg = weibo_delivery
+    plan = {"cq-weibo": ("weibo", Operation.publish), "cq-portal": ("portal", Operation.publish)}
+    with session_scope() as session:
+        rows = ledger.ensure_many(session, item_id=msg.item_id, revision=1, event_id=msg.event_id, plan=plan)
+        assert rows["cq-weibo"][0].id == msg.delivery_id and rows["cq-weibo"][1] is False
+        assert rows["cq-portal"][1] is True and rows["cq-portal"][0].state == S.pending
+        new_id = rows["cq-portal"][0].id
+    with session_scope() as session:  # the same event again (a relay resend): nothing new
+        again = ledger.ensure_many(session, item_id=msg.item_id, revision=1, event_id=msg.event_id, plan=plan)
+        assert {code: (row.id, created) for code, (row, created) in again.items()} == {
+            "cq-weibo": (msg.delivery_id, False), "cq-portal": (new_id, False)}
+        assert session.exec(select(DeliveryLog).where(DeliveryLog.delivery_id == new_id)).all()[0].to_state == "pending"

@@ -64,6 +64,9 @@ class Tombstone(BaseModel):
     pushed: str | None = None
 
 
+PUBLISHED_EXCLUDE = {"updated_at": True, "entries": {"__all__": {"pushed"}}, "removed": {"__all__": {"pushed"}}}
+
+
 class FeedState(BaseModel):
     """One feed's current entries and tombstones. Pure data; `FeedStore` does the I/O."""
 
@@ -108,12 +111,10 @@ class FeedState(BaseModel):
                 return index // self.meta.page_size + 1
         return None
 
-    def published_view(self) -> dict[str, Any]:
-        """Everything readers can see: a change here is a change of the feed (moves `updated_at`)."""
-        return self.model_dump(
-            mode="json",
-            exclude={"updated_at": True, "entries": {"__all__": {"pushed"}}, "removed": {"__all__": {"pushed"}}},
-        )
+    def published_json(self) -> str:
+        """Everything readers can see, as compact JSON: a change here is a change of the feed (moves
+        `updated_at`)."""
+        return self.model_dump_json(exclude=PUBLISHED_EXCLUDE)
 
 
 def check_code(code: str) -> str:
@@ -147,14 +148,14 @@ class FeedStore:
                 state = self.read(code)
             except FeedNotFound:
                 state = None
-            before = state.model_dump(mode="json") if state else None
-            visible_before = state.published_view() if state else None
+            before = state.model_dump_json() if state else None
+            visible_before = state.published_json() if state else None
             if state is None:
                 state = FeedState(code=code, meta=meta, updated_at=datetime.now(UTC))
             state.meta = meta
             yield state
-            if state.model_dump(mode="json") == before:
+            if state.model_dump_json() == before:
                 return
-            if state.published_view() != visible_before:
+            if state.published_json() != visible_before:
                 state.updated_at = datetime.now(UTC)
             write_atomic(path, state.model_dump_json(indent=1).encode())

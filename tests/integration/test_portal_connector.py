@@ -270,7 +270,7 @@ def test_republishing_on_a_district_site_gets_its_own_url(connector, sites):
     document = parse_html(read(sites, copy.url))
     source = document.find(".//span[@class='source']")
     assert source.find("a").get("href") == item.canonical_url
-    assert [l.get("href") for l in document.iter("link") if l.get("rel") == "canonical"] == [item.canonical_url]
+    assert [link.get("href") for link in document.iter("link") if link.get("rel") == "canonical"] == [item.canonical_url]
     assert "网站标识码：5001120001" in "".join(document.find(".//footer").itertext())
     assert listed(sites, "ybq", "sjwj/index.html") == [POLICY_TITLE]
     assert sitemap_locs(sites, "ybq")[-1] == copy.url

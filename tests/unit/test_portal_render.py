@@ -89,9 +89,9 @@ def test_page_head_has_site_metadata_feed_link_and_canonical(city):
     assert meta["ColumnName"] == "政策文件"
     assert meta["PubDate"] == "2019-12-25 16:30"
     assert meta["Url"] == BASE + path
-    feeds = [l for l in document.iter("link") if l.get("rel") == "alternate"]
-    assert [(l.get("type"), l.get("href")) for l in feeds] == [("application/rss+xml", f"{BASE}/sites/cq/rss.xml")]
-    assert [l.get("href") for l in document.iter("link") if l.get("rel") == "canonical"] == [BASE + path]
+    feeds = [link for link in document.iter("link") if link.get("rel") == "alternate"]
+    assert [(link.get("type"), link.get("href")) for link in feeds] == [("application/rss+xml", f"{BASE}/sites/cq/rss.xml")]
+    assert [link.get("href") for link in document.iter("link") if link.get("rel") == "canonical"] == [BASE + path]
     footer = "".join(document.find(".//footer").itertext())
     assert "重庆市人民政府网" in footer and "网站标识码：5000000095" in footer
 
@@ -139,7 +139,7 @@ def test_republished_copy_names_its_source_and_points_canonical_at_the_original(
     source = document.find(".//span[@class='source']")
     assert "".join(source.itertext()) == "来源：重庆市人民政府办公厅"
     assert source.find("a").get("href") == item.canonical_url
-    assert [l.get("href") for l in document.iter("link") if l.get("rel") == "canonical"] == [item.canonical_url]
+    assert [link.get("href") for link in document.iter("link") if link.get("rel") == "canonical"] == [item.canonical_url]
 
 
 def test_republished_from_link_is_the_source(city):

@@ -313,6 +313,14 @@ def scaling(results: dict) -> dict:
     return out
 
 
+def _save_partial(out: Path, results: dict) -> None:
+    partial = out.with_suffix(".partial.json")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    clean = {**results, "scenarios": {k: {f: v for f, v in r.items() if f != "_env"}
+                                      for k, r in results["scenarios"].items()}}
+    partial.write_text(json.dumps(clean, indent=2, ensure_ascii=False))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--items", type=int, default=1000, help="items in the backlog scenarios (default 1000)")
@@ -369,6 +377,7 @@ def main(argv: list[str] | None = None) -> None:
             if wanted and name not in wanted:
                 continue
             results["scenarios"][name] = bench.scenario(name, keep_topics=name == "backlog-0ms-1w", **kwargs)
+            _save_partial(args.out, results)  # a long run stopped half-way keeps what it measured
         first = results["scenarios"].get("backlog-0ms-1w")
         if first and (not wanted or "bare_relay" in wanted):
             env = first.pop("_env")

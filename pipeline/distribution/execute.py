@@ -301,6 +301,11 @@ def deliver_many(messages: list[DeliverMessage], connector: Connector, build_tar
 
     # 1. load every row; claim at once those with nothing to ask the platform first
     rows: list[_Rows] = []
+    one_by_one: list[bool] = []  # set when the batch is redone a savepoint at a time (see below)
+
+    def redo() -> None:
+        rows.clear()
+        one_by_one.append(True)
 
     def load(session: Session, i: int) -> None:
         if not rows:
@@ -310,12 +315,18 @@ def deliver_many(messages: list[DeliverMessage], connector: Connector, build_tar
             results[i] = work
         elif work.state in ASK_FIRST:
             works[i] = work
-        else:  # the row is locked by this transaction (see _Rows.read): claim it
+        elif not one_by_one:  # the row is locked by this transaction (see _Rows.read): claim it
             ledger.claim_locked(session, rows[0].deliveries[work.delivery_id])
             work.state = S.in_flight.value
             works[i] = work
+        # a savepoint rolled back may have let the row lock go (PostgreSQL): claim only if unmoved
+        elif ledger.claim(session, rows[0].deliveries[work.delivery_id], work.state):
+            work.state = S.in_flight.value
+            works[i] = work
+        else:
+            results[i] = Outcome(work.delivery_id, "?", skipped="claimed by another worker")
 
-    _each_in_one_transaction(range(len(messages)), load, results, drop=works, reset=rows.clear)
+    _each_in_one_transaction(range(len(messages)), load, results, drop=works, reset=redo)
 
     # 2. ask the platform about earlier attempts (unknown, remote_pending) before anything is posted
     asking = {i: (lambda w: _verify(connector, w)) for i, w in works.items() if w.state in ASK_FIRST}

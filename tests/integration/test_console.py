@@ -344,7 +344,8 @@ def test_images_upload_through_the_console_and_become_the_cover(browser):
     assert f'src="/media/{sha}"' in browser.get(f"/console/items/{item_id}").text
 
 
-def test_takedown_needs_a_reason_a_confirmation_and_the_right_role(browser):
+def signed_off_in_console(browser) -> int:
+    """An item written by the editor and approved at all three levels, through the console's forms."""
     browser.sign_in("editor")
     item_id = create_item(browser)
     browser.post(f"/console/items/{item_id}/submit")
@@ -352,6 +353,11 @@ def test_takedown_needs_a_reason_a_confirmation_and_the_right_role(browser):
         browser.sign_in(who)
         browser.get(f"/console/review/{item_id}")
         assert browser.post(f"/console/review/{item_id}", {"decision": "approve"}).status_code == 303
+    return item_id
+
+
+def test_takedown_needs_a_reason_a_confirmation_and_the_right_role(browser):
+    item_id = signed_off_in_console(browser)
 
     browser.sign_in("editor")
     page = browser.get(f"/console/items/{item_id}").text
@@ -426,13 +432,7 @@ def _signed_off_with_ledger(browser: Browser) -> int:
     from schemas.delivery import DeliveryState
     from schemas.events import ItemEvent
 
-    browser.sign_in("editor")
-    item_id = create_item(browser)
-    browser.post(f"/console/items/{item_id}/submit")
-    for who in ("reviewer1", "reviewer2", "signer"):
-        browser.sign_in(who)
-        browser.get(f"/console/review/{item_id}")
-        assert browser.post(f"/console/review/{item_id}", {"decision": "approve"}).status_code == 303
+    item_id = signed_off_in_console(browser)
     with session_scope() as session:
         entry = session.exec(select(OutboxEntry).where(OutboxEntry.item_id == item_id)).one()
         assert len(plan_deliveries(session, ItemEvent.from_bytes(entry.payload.encode()))) == 4

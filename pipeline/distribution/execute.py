@@ -19,10 +19,9 @@ its platform call, so a worker killed mid-call leaves `in_flight` rows that are 
 """
 
 import contextvars
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,7 +33,7 @@ from pipeline.clock import now
 from pipeline.config import Settings
 from pipeline.distribution import ledger
 from pipeline.distribution.ledger_rules import backoff_seconds, state_after_error
-from pipeline.store.db import get_engine, session_scope
+from pipeline.store.db import session_scope
 from pipeline.store.models import ChannelTarget, Delivery, Item, ItemRevision, OutboxEntry
 from schemas.delivery import DeliveryState as S
 from schemas.delivery import ErrorClass, Operation, Receipt, Target
@@ -42,7 +41,6 @@ from schemas.events import DeliverMessage
 from schemas.item import ItemSnapshot
 
 TargetBuilder = Callable[[ChannelTarget, ItemSnapshot], Target]
-_SQLITE_WRITER = threading.Lock()  # one ledger transaction at a time per process on SQLite
 FINISHED = {S.succeeded.value, S.failed.value, S.dead.value}
 ASK_FIRST = {S.unknown.value, S.remote_pending.value}
 
@@ -68,19 +66,6 @@ class _Work:
     target: Target
     previous: Receipt | None  # what the target holds now (for correct / takedown)
     own: Receipt | None  # this delivery's own receipt, e.g. a platform job still running
-
-
-@contextmanager
-def _transaction() -> Iterator[Session]:
-    """A ledger transaction. SQLite has one writer: the deliveries running side by side in one
-    worker queue here, in order, instead of polling its busy handler (a convoy that starves the
-    router). Platform calls stay outside, so they still overlap. PostgreSQL is not gated."""
-    if get_engine().dialect.name != "sqlite":
-        with session_scope() as session:
-            yield session
-        return
-    with _SQLITE_WRITER, session_scope() as session:
-        yield session
 
 
 def _stop(session: Session, d: Delivery, state: S, reason: str) -> Outcome:
@@ -378,7 +363,7 @@ def _each_in_one_transaction(indexes, step: Callable[[Session, int], None], resu
     if reset is not None and pending:
         saved_results, saved_drop = list(results), dict(drop) if drop is not None else None
         try:
-            with _transaction() as session:
+            with session_scope() as session:
                 for i in pending:
                     step(session, i)
             return
@@ -389,7 +374,7 @@ def _each_in_one_transaction(indexes, step: Callable[[Session, int], None], resu
                 drop.update(saved_drop)
             reset()
     try:
-        with _transaction() as session:
+        with session_scope() as session:
             for i in pending:
                 try:
                     with session.begin_nested():

@@ -8,8 +8,9 @@ on a file beside the database (`<db>-writer.lock`): the kernel keeps waiters and
 as the holder lets go. SQLite's own lock stays underneath, so correctness never depends on this
 file; it only decides who goes next.
 
-Each database connection opens the lock file itself, so two threads of one process exclude each
-other exactly as two processes do. A process that dies holding the lock loses it with its files.
+Threads of one process first queue on a lock in memory (woken at once, in turn), so only one of
+them at a time waits on the file; each database connection opens the lock file itself. A process
+that dies holding the lock loses it with its files.
 """
 
 import fcntl
@@ -53,10 +54,13 @@ class WriterLock:
                                            Exception("database is locked (writer lock)")) from None
                 pause = min(pause * 2, POLL_MAX)
 
-    def release(self) -> None:
-        if self.held:
-            self.held = False
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
+    def release(self) -> bool:
+        """True when it was held."""
+        if not self.held:
+            return False
+        self.held = False
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        return True
 
     def close(self) -> None:
         self.release()
@@ -69,7 +73,8 @@ class WriterLocks:
     def __init__(self, path: Path, timeout: float):
         self.path, self.timeout = path, timeout
         self._locks: dict[int, WriterLock] = {}
-        self._mutex = threading.Lock()
+        self._mutex = threading.Lock()  # guards `_locks`
+        self._in_process = threading.Lock()  # this process's writers, one at a time
 
     @staticmethod
     def _key(conn) -> int:
@@ -82,18 +87,27 @@ class WriterLocks:
 
     def acquire(self, dbapi_conn) -> None:
         lock = self._locks.get(self._key(dbapi_conn))
-        if lock is not None:
+        if lock is None or lock.held:
+            return
+        if not self._in_process.acquire(timeout=self.timeout):
+            raise OperationalError("BEGIN IMMEDIATE", None, Exception("database is locked (writer lock)"))
+        try:
             lock.acquire()
+        except BaseException:
+            self._in_process.release()
+            raise
 
     def release(self, dbapi_conn) -> None:
         lock = self._locks.get(self._key(dbapi_conn))
-        if lock is not None:
-            lock.release()
+        if lock is not None and lock.release():
+            self._in_process.release()
 
     def close(self, dbapi_conn) -> None:
         with self._mutex:
             lock = self._locks.pop(self._key(dbapi_conn), None)
         if lock is not None:
+            if lock.release():
+                self._in_process.release()
             lock.close()
 
 
